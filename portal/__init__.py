@@ -1,0 +1,5 @@
+"""The cloud management portal: one Django project, several apps."""
+
+from portal.celery import app as celery_app
+
+__all__ = ("celery_app",)

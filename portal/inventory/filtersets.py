@@ -1,0 +1,58 @@
+"""Filters for hosts, providers and sync runs, shared by the API and the web pages."""
+
+import django_filters
+from django.db.models import Q
+
+from portal.inventory.models import Host, Provider, ProviderKind, SyncRun, SyncStatus
+from providers.base import HostKind
+
+
+class HostFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    provider = django_filters.NumberFilter(field_name="provider_id")
+    kind = django_filters.ChoiceFilter(
+        choices=[(HostKind.BARE_METAL, "Bare metal"), (HostKind.VIRTUAL, "Virtual")]
+    )
+    state = django_filters.CharFilter(field_name="state")
+    region = django_filters.CharFilter(field_name="region")
+    archived = django_filters.BooleanFilter(
+        method="filter_archived", label="Archived",
+        help_text="true: only archived hosts; false (the default in lists): only active ones.",
+    )
+
+    class Meta:
+        model = Host
+        fields = ["q", "provider", "kind", "state", "region", "archived"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(external_id__icontains=value)
+            | Q(system_uuid__icontains=value)
+            | Q(instance_type__icontains=value)
+        )
+
+    def filter_archived(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(archived_at__isnull=not value)
+
+
+class ProviderFilterSet(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=ProviderKind.choices)
+
+    class Meta:
+        model = Provider
+        fields = ["kind", "enabled"]
+
+
+class SyncRunFilterSet(django_filters.FilterSet):
+    provider = django_filters.NumberFilter(field_name="provider_id")
+    status = django_filters.ChoiceFilter(choices=SyncStatus.choices)
+
+    class Meta:
+        model = SyncRun
+        fields = ["provider", "status"]

@@ -1,0 +1,123 @@
+"""The driver interface every provider implements, and the records drivers yield.
+
+A driver's ``discover()`` yields a stream of items grouped by *scope* (an AWS region, an
+OpenStack region, a Redfish endpoint, a Kubernetes cluster):
+
+    ScopePlan(scopes=(...))        optional, first: the scopes about to be read (for progress)
+    HostRecord(scope="eu-west-1")  any number, each naming its scope
+    ScopeDone("eu-west-1")         the scope was read whole: anything not seen there is gone
+    ScopeFailed("us-east-1", msg)  the scope could not be read whole: nothing there is archived
+
+The sync engine only archives inside scopes that ended with ``ScopeDone``, so a provider that
+times out or throttles never makes inventory disappear.
+"""
+
+import abc
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+class ProviderError(Exception):
+    """A provider could not be reached or refused us; the message is meant for a person."""
+
+
+class ProviderAuthError(ProviderError):
+    """The provider rejected the credentials."""
+
+
+class NotSupported(ProviderError):
+    """The provider cannot do this (for example, power actions on a cloud that has none)."""
+
+
+class HostKind:
+    BARE_METAL = "bare_metal"
+    VIRTUAL = "virtual"
+
+
+class HostState:
+    """Normalised host states; drivers map their provider's words onto these."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    TERMINATED = "terminated"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+    # A host accrues usage (and so cost) only in these states.
+    BILLABLE = frozenset({RUNNING})
+
+
+@dataclass(frozen=True)
+class HostRecord:
+    """One host as the provider describes it right now."""
+
+    scope: str
+    external_id: str
+    name: str
+    kind: str = HostKind.VIRTUAL
+    state: str = HostState.UNKNOWN
+    region: str = ""
+    zone: str = ""
+    instance_type: str = ""
+    sockets: int | None = None
+    cores: int | None = None
+    vcpus: int | None = None
+    memory_mib: int | None = None
+    os: str = ""
+    system_uuid: str = ""
+    addresses: tuple[str, ...] = ()
+    launched_at: datetime | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScopePlan:
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScopeDone:
+    scope: str
+
+
+@dataclass(frozen=True)
+class ScopeFailed:
+    scope: str
+    error: str
+
+
+Item = HostRecord | ScopePlan | ScopeDone | ScopeFailed
+
+
+class Driver(abc.ABC):
+    """Built from a Provider's settings and decrypted credentials; never touches the database."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, settings: Mapping[str, Any], credentials: Mapping[str, Any]):
+        self.settings = dict(settings or {})
+        self.credentials = dict(credentials or {})
+
+    @abc.abstractmethod
+    def check(self) -> str:
+        """Prove the credentials and endpoints work; return a one-line summary for a person.
+
+        Raises ``ProviderError`` (or ``ProviderAuthError``) with a message a person can act on.
+        """
+
+    @abc.abstractmethod
+    def discover(self) -> Iterator[Item]:
+        """Yield records grouped by scope, as the module docstring describes."""
+
+    def provision(self, spec: Mapping[str, Any]) -> list[str]:
+        raise NotSupported(f"{self.kind} providers cannot provision hosts.")
+
+    def retire(self, external_id: str) -> None:
+        raise NotSupported(f"{self.kind} providers cannot retire hosts.")
+
+    def power(self, external_id: str, action: str) -> None:
+        raise NotSupported(f"{self.kind} providers cannot change a host's power state.")

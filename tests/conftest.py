@@ -1,0 +1,100 @@
+"""Shared fixtures: tenants and the personas that every access test checks.
+
+Personas: ``admin`` and ``operator`` (may change providers), ``viewer`` and ``finance`` (read
+only) of tenant "acme"; ``outsider``, an admin of another tenant who must see nothing of acme.
+"""
+
+import os
+
+# Tests run tasks inline (no threads) unless a test starts a real worker itself.
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("PORTAL_TASKS_IN_THREAD", "0")
+os.environ.setdefault("PORTAL_EMBEDDED_SCHEDULER", "0")
+
+import pytest  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+pytest_plugins = ["tests.fixtures.moto"]
+
+
+@pytest.fixture
+def tenant(db):
+    from portal.tenancy.models import Tenant
+
+    return Tenant.objects.create(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_tenant(db):
+    from portal.tenancy.models import Tenant
+
+    return Tenant.objects.create(name="Globex", slug="globex")
+
+
+def _user(username, tenant, role):
+    from django.contrib.auth import get_user_model
+
+    from portal.tenancy.models import Membership
+
+    user = get_user_model().objects.create_user(username, password="pw-" + username)
+    Membership.objects.create(user=user, tenant=tenant, role=role)
+    return user
+
+
+@pytest.fixture
+def admin_user(tenant):
+    return _user("alice", tenant, "admin")
+
+
+@pytest.fixture
+def operator_user(tenant):
+    return _user("oscar", tenant, "operator")
+
+
+@pytest.fixture
+def viewer_user(tenant):
+    return _user("victor", tenant, "viewer")
+
+
+@pytest.fixture
+def finance_user(tenant):
+    return _user("fiona", tenant, "finance")
+
+
+@pytest.fixture
+def outsider_user(other_tenant):
+    return _user("mallory", other_tenant, "admin")
+
+
+@pytest.fixture
+def api_client_for():
+    """``api_client_for(user)``: an APIClient authenticated with a fresh API token."""
+    from portal.tenancy.models import ApiToken
+
+    def make(user):
+        client = APIClient()
+        if user is not None:
+            _, raw = ApiToken.issue(user, name="test")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def make_provider(tenant):
+    """``make_provider(**fields)``: a Provider of the acme tenant (AWS by default)."""
+    from portal.inventory.models import Provider
+
+    def make(**fields):
+        credentials = fields.pop("credentials", {"access_key_id": "AKIDEXAMPLE",
+                                                 "secret_access_key": "s3cr3t-value"})
+        fields.setdefault("tenant", tenant)
+        fields.setdefault("name", "aws-main")
+        fields.setdefault("kind", "aws")
+        provider = Provider(**fields)
+        provider.credentials = credentials
+        provider.save()
+        return provider
+
+    return make
