@@ -1,8 +1,9 @@
 """Sending a task to Celery, or running it in this process when no broker is configured.
 
-With a broker (``CELERY_BROKER_URL``) tasks go to the workers. On the embedded default they run
-in the portal process: on a background thread, so a page or API call never waits for a sync,
-or inline when ``PORTAL_TASKS_IN_THREAD`` is off (the test suite does that).
+``PORTAL_TASK_MODE`` decides: "celery" sends tasks to the workers through the broker (the default
+when ``CELERY_BROKER_URL`` is set); "thread" runs them in the portal process on a background
+thread, so a page or API call never waits for a sync (the embedded default); "inline" runs them
+right away in the caller (the test suite).
 """
 
 import logging
@@ -28,9 +29,9 @@ def _run_in_thread(task, args) -> None:
 def dispatch(task, *args) -> None:
     """Queue ``task(*args)`` once the current transaction commits."""
     def send() -> None:
-        if settings.CELERY_BROKER_URL:
+        if settings.PORTAL_TASK_MODE == "celery":
             task.delay(*args)
-        elif settings.PORTAL_TASKS_IN_THREAD:
+        elif settings.PORTAL_TASK_MODE == "thread":
             _run_in_thread(task, args)
         else:
             task.apply(args=args, throw=True)

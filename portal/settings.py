@@ -8,6 +8,7 @@ Celery tasks executed inside the portal process.
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from portal.conf import env_bool, env_int, env_list, env_required, env_str
 
@@ -172,9 +173,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("PORTAL_SCHEDULER_TICK", 60),
     },
 }
-# Run in-process tasks on a background thread so a page or API call does not wait for a sync.
-# Tests turn this off to run tasks synchronously.
-PORTAL_TASKS_IN_THREAD = env_bool("PORTAL_TASKS_IN_THREAD", True)
+# How portal.dispatch runs a task: "celery" (send to the broker), "thread" (in this process,
+# in the background, so a page never waits for a sync) or "inline" (right away; the tests).
+PORTAL_TASK_MODE = env_str("PORTAL_TASK_MODE", "celery" if CELERY_BROKER_URL else "thread")
+if PORTAL_TASK_MODE not in {"celery", "thread", "inline"}:
+    raise ImproperlyConfigured("PORTAL_TASK_MODE must be celery, thread or inline.")
+if PORTAL_TASK_MODE == "celery" and not CELERY_BROKER_URL:
+    raise ImproperlyConfigured("PORTAL_TASK_MODE=celery needs CELERY_BROKER_URL.")
 # Start the built-in scheduler loop in the web process when there is no broker.
 PORTAL_EMBEDDED_SCHEDULER = env_bool("PORTAL_EMBEDDED_SCHEDULER", not CELERY_BROKER_URL)
 PORTAL_SCHEDULER_TICK = env_int("PORTAL_SCHEDULER_TICK", 60)

@@ -4,15 +4,8 @@ Personas: ``admin`` and ``operator`` (may change providers), ``viewer`` and ``fi
 only) of tenant "acme"; ``outsider``, an admin of another tenant who must see nothing of acme.
 """
 
-import os
-
-# Tests run tasks inline (no threads) unless a test starts a real worker itself.
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("PORTAL_TASKS_IN_THREAD", "0")
-os.environ.setdefault("PORTAL_EMBEDDED_SCHEDULER", "0")
-
-import pytest  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
+import pytest
+from rest_framework.test import APIClient
 
 pytest_plugins = ["tests.fixtures.moto"]
 

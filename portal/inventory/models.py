@@ -21,7 +21,9 @@ class ProviderKind(models.TextChoices):
 class Provider(models.Model):
     """An account, cloud or set of BMCs the portal reads hosts from."""
 
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="providers")
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.CASCADE, related_name="providers"
+    )
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=16, choices=ProviderKind.choices)
     # Non-secret settings: regions, endpoint_url, timeouts. Secrets go in credentials.
@@ -115,6 +117,8 @@ class Host(models.Model):
     addresses = models.JSONField(default=list, blank=True)
     tags = models.JSONField(default=dict, blank=True)
     launched_at = models.DateTimeField(null=True, blank=True)
+    # A digest of the facts above as last written, so a resync compares one column per host.
+    fingerprint = models.CharField(max_length=32, blank=True, editable=False)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     archived_at = models.DateTimeField(null=True, blank=True, db_index=True)

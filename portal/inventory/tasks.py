@@ -5,9 +5,9 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from portal.dispatch import dispatch
 from portal.inventory import sync
 from portal.inventory.models import Provider, SyncRun, SyncStatus
-from portal.dispatch import dispatch
 
 logger = logging.getLogger(__name__)
 
