@@ -4,10 +4,47 @@ Personas: ``admin`` and ``operator`` (may change providers), ``viewer`` and ``fi
 only) of tenant "acme"; ``outsider``, an admin of another tenant who must see nothing of acme.
 """
 
+import os
+import shutil
+
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 pytest_plugins = ["tests.fixtures.moto"]
+
+CHROMIUM = "/usr/bin/chromium"
+_deselected_reasons: list[str] = []
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out, loudly, the tests whose real parts this machine lacks (never in CI).
+
+    A worker test needs a broker; a browser test needs Debian's Chromium. In CI both are
+    installed by .ci/run, so there a missing part fails the run instead.
+    """
+    in_ci = bool(os.environ.get("CI"))
+    missing = {}
+    if not settings.CELERY_BROKER_URL:
+        missing["celery_worker"] = "a broker: CELERY_BROKER_URL is not set (make test sets it)"
+    if not shutil.which(CHROMIUM) and not in_ci:
+        missing["browser"] = f"Chromium: {CHROMIUM} is missing (apt-get install chromium)"
+
+    kept, dropped = [], []
+    for item in items:
+        reason = next((why for mark, why in missing.items() if item.get_closest_marker(mark)),
+                      None)
+        (dropped if reason else kept).append(item)
+        if reason and reason not in _deselected_reasons:
+            _deselected_reasons.append(reason)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter):
+    for reason in _deselected_reasons:
+        terminalreporter.write_line(f"NOT RUN here: tests that need {reason}", yellow=True)
 
 
 @pytest.fixture

@@ -329,7 +329,8 @@ def sync_provider(provider_id: int, run_id: int | None = None, *, triggered_by: 
         status, message = SyncStatus.FAILED, f"Internal error: {exc.__class__.__name__}: {exc}"
     else:
         if run.errors and len(run.errors) >= max(run.scopes_done, 1):
-            status, message = SyncStatus.FAILED, "No scope could be read."
+            reasons = "; ".join(f"{scope}: {error}" for scope, error in run.errors.items())
+            status, message = SyncStatus.FAILED, f"No scope could be read. {reasons}"
         elif run.errors:
             status, message = SyncStatus.PARTIAL, f"{len(run.errors)} scope(s) failed."
         else:
@@ -348,3 +349,29 @@ def sync_provider(provider_id: int, run_id: int | None = None, *, triggered_by: 
         extra={"provider_id": provider.pk, "sync_run_id": run.pk, "status": status},
     )
     return run
+
+
+# A queued run that no worker picked up within this time is given up (broker lost it, or no
+# worker listens on the sync queue), so the scheduler may queue the provider again.
+QUEUED_RUN_TIMEOUT = timedelta(hours=1)
+
+
+def fail_abandoned_runs(now: datetime | None = None) -> int:
+    """Close runs whose worker died (running, lease gone) or that were never picked up."""
+    now = now or timezone.now()
+    live_lease = Q(provider__sync_lease_until__gt=now)
+    running = SyncRun.objects.filter(status=SyncStatus.RUNNING).exclude(live_lease)
+    stuck = SyncRun.objects.filter(
+        status=SyncStatus.QUEUED, queued_at__lt=now - QUEUED_RUN_TIMEOUT
+    )
+    count = running.update(
+        status=SyncStatus.FAILED, finished_at=now,
+        message="The worker running this sync stopped before finishing (its lease expired).",
+    )
+    count += stuck.update(
+        status=SyncStatus.FAILED, finished_at=now,
+        message="No worker picked this sync up within an hour; is a worker consuming 'sync'?",
+    )
+    if count:
+        logger.warning("closed %d abandoned sync run(s)", count)
+    return count

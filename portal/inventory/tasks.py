@@ -38,6 +38,7 @@ def due_providers(now=None):
 @shared_task(name="portal.inventory.tasks.queue_due_syncs_task")
 def queue_due_syncs_task() -> int:
     """Periodic: queue a sync for every provider that is due. Returns how many were queued."""
+    sync.fail_abandoned_runs()
     providers = due_providers()
     for provider in providers:
         queue_sync(provider, triggered_by="schedule")
