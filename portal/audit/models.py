@@ -11,7 +11,8 @@ class AuditEvent(models.Model):
         "tenancy.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
     )
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True)

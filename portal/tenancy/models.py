@@ -42,7 +42,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "tenant"], name="membership_unique_user_tenant")
+            models.UniqueConstraint(
+                fields=["user", "tenant"], name="membership_unique_user_tenant"
+            )
         ]
 
     def __str__(self) -> str:
