@@ -113,7 +113,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic's output; created up front so whitenoise finds it even before the first run.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -150,6 +152,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Hosts and providers both have a "kind": give each choice set its own readable name.
+    "ENUM_NAME_OVERRIDES": {
+        "ProviderKindEnum": "portal.inventory.models.ProviderKind",
+        "HostKindEnum": "portal.api.schema.host_kind_choices",
+    },
 }
 
 # API tokens live this long unless the request asks for less.

@@ -19,3 +19,10 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
                 "'Authorization: Token <token>' ('Bearer <token>' works too)."
             ),
         }
+
+
+def host_kind_choices():
+    """Host kinds for ENUM_NAME_OVERRIDES, read from the model so the two never drift."""
+    from portal.inventory.models import Host
+
+    return Host._meta.get_field("kind").choices

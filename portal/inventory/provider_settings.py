@@ -46,16 +46,39 @@ def check_timeout(value: Any) -> str | None:
     return None
 
 
+def check_aws_region(value: Any) -> str | None:
+    if not isinstance(value, str) or not AWS_REGION_RE.match(value):
+        return f"{value!r} is not an AWS region name such as 'eu-west-1'."
+    return None
+
+
 def check_aws_regions(value: Any) -> str | None:
-    if not isinstance(value, list) or not value:
-        return "must be a non-empty list of region names, such as [\"eu-west-1\"]."
-    problems = []
-    for region in value:
-        if not isinstance(region, str) or not AWS_REGION_RE.match(region):
-            problems.append(f"{region!r} is not an AWS region name such as 'eu-west-1'")
+    if not isinstance(value, list):
+        return "must be a list of region names, such as [\"eu-west-1\"] (empty: all regions)."
+    problems = [f"{region!r} is not an AWS region name such as 'eu-west-1'"
+                for region in value
+                if not isinstance(region, str) or not AWS_REGION_RE.match(region)]
     if len(set(map(str, value))) != len(value):
         problems.append("a region is listed more than once")
     return "; ".join(problems) + "." if problems else None
+
+
+def check_int_between(low: int, high: int) -> Checker:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"must be a whole number from {low} to {high}."
+        return None
+
+    return check
+
+
+def check_one_of(*choices: str) -> Checker:
+    def check(value: Any) -> str | None:
+        if value not in choices:
+            return f"must be one of {', '.join(repr(choice) for choice in choices)}."
+        return None
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -67,13 +90,19 @@ class KindSpec:
     optional_credentials: tuple[str, ...] = field(default=())
 
 
+# The keys and bounds follow providers/aws.py (its module docstring lists them).
 KIND_SPECS: dict[str, KindSpec] = {
     ProviderKind.AWS: KindSpec(
         settings={
             "regions": check_aws_regions,
+            "home_region": check_aws_region,
             "endpoint_url": check_http_url,
             "connect_timeout": check_timeout,
             "read_timeout": check_timeout,
+            "max_attempts": check_int_between(1, 20),
+            "retry_mode": check_one_of("standard", "adaptive"),
+            # EC2 refuses other page sizes.
+            "page_size": check_int_between(5, 1000),
         },
         required_credentials=("access_key_id", "secret_access_key"),
         optional_credentials=("session_token",),
