@@ -64,19 +64,12 @@ def worker(tmp_path):
     print((tmp_path / "worker.log").read_text()[-3000:])
 
 
-@pytest.fixture
-def moto_url():
-    server, url = aws_simulator.start_moto()
-    yield url
-    aws_simulator.stop_moto(server)
-
-
 def test_worker_process_runs_a_sync_queued_through_the_broker(
-    worker, moto_url, make_provider, settings
+    worker, aws, make_provider, settings
 ):
     settings.PORTAL_TASK_MODE = "celery"
-    ids = aws_simulator.seed_demo_estate(moto_url, regions=("eu-west-1",), per_region=4)
-    provider = make_provider(settings={"regions": ["eu-west-1"], "endpoint_url": moto_url})
+    ids = aws_simulator.seed_demo_estate(aws.url, regions=("eu-west-1",), per_region=4)
+    provider = make_provider(settings=aws.settings(regions=["eu-west-1"]))
 
     run = queue_sync(provider, triggered_by="worker test")
     deadline = time.monotonic() + 90

@@ -83,9 +83,12 @@ def test_abandoned_runs_are_closed_so_the_provider_is_due_again(make_provider):
     assert {p.name for p in due_providers()} == {dead.name, stale.name}
 
 
-def test_embedded_scheduler_loop_runs_due_syncs(make_provider,
+def test_embedded_scheduler_loop_runs_due_syncs(make_provider, monkeypatch,
                                                 django_capture_on_commit_callbacks):
     provider = make_provider(settings=REFUSED)
+    # The loop normally runs on its own thread and closes that thread's connection after each
+    # tick; here it runs on the test's thread, whose connection holds the test transaction.
+    monkeypatch.setattr(scheduler, "close_old_connections", lambda: None)
 
     with django_capture_on_commit_callbacks(execute=True):
         scheduler._loop(OneTick())
