@@ -1,15 +1,10 @@
 """Forms for the inventory pages."""
 
-import re
-
 from django import forms
 
 from portal.inventory.models import Provider, ProviderKind
+from portal.inventory.provider_settings import check_aws_region
 from portal.tenancy.scoping import WRITE_ROLES, tenants_for
-
-# "eu-west-1", "us-gov-west-1", "ap-southeast-2": a two-letter area, one or more words and a
-# number. Checked here so a typo fails on the form, not an hour later in a scheduled sync.
-AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 # The kinds this form can configure. Others are managed through the API until their settings
 # fields are added here.
@@ -93,10 +88,10 @@ class ProviderForm(forms.ModelForm):
             region = raw.strip().lower()
             if not region:
                 continue
-            if not AWS_REGION.match(region):
-                raise forms.ValidationError(
-                    f"“{raw.strip()}” is not an AWS region name like eu-west-1."
-                )
+            # Checked here so a typo fails on the form, not an hour later in a scheduled sync.
+            problem = check_aws_region(region)
+            if problem:
+                raise forms.ValidationError(problem)
             if region not in regions:
                 regions.append(region)
         return regions

@@ -19,7 +19,9 @@ from portal.inventory.models import ProviderKind
 # A checker returns a message saying what is wrong with a value, or None when it is fine.
 Checker = Callable[[Any], str | None]
 
-AWS_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+# "eu-west-1", "us-gov-west-1", "ap-southeast-2": a two-letter area, one or more words and a
+# number.
+AWS_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 # Longer than any sane network wait; a larger value is almost certainly a unit mistake (ms).
 MAX_TIMEOUT_SECONDS = 600

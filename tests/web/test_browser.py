@@ -187,7 +187,7 @@ def test_operator_checks_edits_and_syncs_a_provider(live_server, page, estate):
     expect(page.locator("#id_sync_interval_errors")).to_have_text(
         "Ensure this value is greater than or equal to 60."
     )
-    expect(page.locator("#id_regions_errors")).to_contain_text("“atlantis” is not an AWS region")
+    expect(page.locator("#id_regions_errors")).to_contain_text("'atlantis' is not an AWS region")
     expect(page.locator("#id_sync_interval")).to_have_class(re.compile(r"is-invalid"))
     shoot(page, "09-provider-form-errors")
 

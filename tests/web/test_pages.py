@@ -9,6 +9,7 @@ where a button talks to one.
 import json
 import re
 from datetime import timedelta
+from html import unescape as html_unescape
 
 import pytest
 from django.db import connection
@@ -78,7 +79,7 @@ def field_error(html: str, field: str) -> str:
     assert errors, f"no error shown for {field}"
     between = html[html.index(f'name="{field}"'):errors.start()]
     assert "name=" not in between.split(">", 1)[1], f"{field}'s error is not next to it"
-    return errors.group(1).strip()
+    return html_unescape(errors.group(1).strip())
 
 
 def nothing_changed(acme):
@@ -465,7 +466,9 @@ def test_provider_form_shows_each_error_next_to_its_field(client_for, admin_user
     assert field_error(html, "sync_interval") == (
         "Ensure this value is greater than or equal to 60."
     )
-    assert field_error(html, "regions") == "“narnia” is not an AWS region name like eu-west-1."
+    assert field_error(html, "regions") == (
+        "'narnia' is not an AWS region name such as 'eu-west-1'."
+    )
     assert field_error(html, "endpoint_url") == "Enter a valid URL."
     assert field_error(html, "access_key_id") == "This field is required."
     assert field_error(html, "secret_access_key") == "This field is required."
