@@ -401,6 +401,8 @@ def test_sync_against_an_unreachable_endpoint_fails_with_a_message(
     run = SyncRun.objects.get()
     assert queued["url"] == f"http://testserver/api/sync-runs/{run.pk}/"
     assert response["Location"] == queued["url"]
+    # Exactly str: wsgiref and gunicorn refuse str subclasses (DRF's Hyperlink) in headers.
+    assert type(response["Location"]) is str
     assert queued["provider"]["id"] == created["id"]
     assert queued["triggered_by"] == "oscar"
     finished = operator.get(response["Location"]).json()

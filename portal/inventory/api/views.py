@@ -187,7 +187,9 @@ class ProviderViewSet(viewsets.ModelViewSet):
         # Without a broker the task may already have run inline: answer with its state now.
         run = SyncRun.objects.select_related("provider").get(pk=run.pk)
         data = SyncRunSerializer(run, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+        # data["url"] is a DRF Hyperlink, a str subclass that WSGI servers refuse in headers.
+        location = str(data["url"])
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
 
 @extend_schema_view(
