@@ -3,7 +3,14 @@
 import django_filters
 from django.db.models import Q
 
-from portal.inventory.models import Host, Provider, ProviderKind, SyncRun, SyncStatus
+from portal.inventory.models import (
+    Host,
+    HostInterval,
+    Provider,
+    ProviderKind,
+    SyncRun,
+    SyncStatus,
+)
 from providers.base import HostKind
 
 
@@ -56,3 +63,33 @@ class SyncRunFilterSet(django_filters.FilterSet):
     class Meta:
         model = SyncRun
         fields = ["provider", "status"]
+
+
+class HostIntervalFilterSet(django_filters.FilterSet):
+    """Metering intervals by host or provider, and those overlapping a time window.
+
+    ``start``/``end`` select every interval that overlaps ``[start, end)``, which is what a
+    billing period needs: an interval that began before the period and is still open counts.
+    """
+
+    host = django_filters.NumberFilter(field_name="host_id")
+    provider = django_filters.NumberFilter(field_name="host__provider_id")
+    open = django_filters.BooleanFilter(
+        field_name="ended_at", lookup_expr="isnull", label="Open",
+        help_text="true: only intervals still running; false: only closed ones.",
+    )
+    start = django_filters.IsoDateTimeFilter(
+        method="ends_after", label="Overlapping from",
+        help_text="Intervals still running at or after this moment (ISO 8601).",
+    )
+    end = django_filters.IsoDateTimeFilter(
+        field_name="started_at", lookup_expr="lt", label="Overlapping until",
+        help_text="Intervals that started before this moment (ISO 8601).",
+    )
+
+    class Meta:
+        model = HostInterval
+        fields = ["host", "provider", "open", "start", "end"]
+
+    def ends_after(self, queryset, name, value):
+        return queryset.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=value))

@@ -45,10 +45,12 @@ def estate(make_provider, tenant):
     """One acme provider with a host, an interval and a finished sync run."""
     provider = make_provider(settings={"regions": ["eu-west-1"]})
     (host,) = make_hosts(provider, 1)
-    HostInterval.objects.create(
+    interval = HostInterval.objects.create(
         host=host, started_at=timezone.now() - timedelta(hours=2), vcpus=2, memory_mib=4096,
     )
     run = SyncRun.objects.create(provider=provider, status="succeeded")
     provider.last_run = run
     provider.save(update_fields=["last_run"])
-    return SimpleNamespace(tenant=tenant, provider=provider, host=host, run=run)
+    return SimpleNamespace(
+        tenant=tenant, provider=provider, host=host, interval=interval, run=run
+    )

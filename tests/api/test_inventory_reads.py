@@ -127,6 +127,64 @@ def test_page_size_may_be_chosen_below_the_cap(viewer, make_provider):
     assert [row["name"] for row in body["results"]] == [f"host-{n:03d}" for n in range(7, 14)]
 
 
+# --- metering intervals ------------------------------------------------------------------
+
+INTERVALS_URL = "/api/host-intervals/"
+
+
+@pytest.fixture
+def intervals(hosts):
+    """Intervals of host a: closed Nov 1-10, closed Nov 20 - Dec 2, open since Dec 2;
+    and one of host d, open since Oct 1."""
+    def at(month, day):
+        return timezone.now().replace(year=2026, month=month, day=day, hour=0, minute=0,
+                                      second=0, microsecond=0)
+
+    a, d = hosts["a"], hosts["d"]
+    made = {
+        "nov-early": HostInterval.objects.create(host=a, started_at=at(11, 1),
+                                                 ended_at=at(11, 10), vcpus=2),
+        "nov-late": HostInterval.objects.create(host=a, started_at=at(11, 20),
+                                                ended_at=at(12, 2), vcpus=2),
+        "dec-open": HostInterval.objects.create(host=a, started_at=at(12, 2), vcpus=4),
+        "d-open": HostInterval.objects.create(host=d, started_at=at(10, 1), vcpus=2),
+    }
+    return {name: interval.pk for name, interval in made.items()}
+
+
+def interval_ids(response):
+    assert response.status_code == 200, response.content
+    return {row["id"] for row in response.json()["results"]}
+
+
+def test_intervals_overlapping_a_month(viewer, intervals):
+    response = viewer.get(INTERVALS_URL, {"start": "2026-11-15T00:00:00Z",
+                                          "end": "2026-12-01T00:00:00Z"})
+
+    # November's second half: the interval that runs into December and host d's open one,
+    # but not the one that ended on the 10th nor the one that began in December.
+    assert interval_ids(response) == {intervals["nov-late"], intervals["d-open"]}
+
+
+def test_intervals_by_host_and_open(viewer, hosts, intervals):
+    by_host = viewer.get(INTERVALS_URL, {"host": hosts["a"].pk})
+    still_open = viewer.get(INTERVALS_URL, {"open": "true"})
+
+    assert interval_ids(by_host) == {intervals["nov-early"], intervals["nov-late"],
+                                     intervals["dec-open"]}
+    assert interval_ids(still_open) == {intervals["dec-open"], intervals["d-open"]}
+    row = next(r for r in by_host.json()["results"] if r["id"] == intervals["dec-open"])
+    assert (row["host_id"], row["ended_at"], row["vcpus"]) == (hosts["a"].pk, None, 4)
+    assert row["host"].endswith(f"/api/hosts/{hosts['a'].pk}/")
+
+
+def test_interval_window_with_a_bad_date_names_the_field(viewer, intervals):
+    response = viewer.get(INTERVALS_URL, {"start": "last tuesday"})
+
+    assert response.status_code == 400
+    assert "start" in response.json()
+
+
 # --- query counts ------------------------------------------------------------------------
 
 def _grow_hosts(make_provider, count):
@@ -155,12 +213,20 @@ def _grow_runs(make_provider, count):
         SyncRun.objects.create(provider=provider, status="failed", errors={"r": "timeout"})
 
 
+def _grow_intervals(make_provider, count):
+    _grow_hosts(make_provider, count)
+    missing = count - HostInterval.objects.count()
+    for host in Host.objects.filter(intervals__isnull=True)[:missing]:
+        HostInterval.objects.create(host=host, started_at=timezone.now(), vcpus=2)
+
+
 @pytest.mark.parametrize(
     ("url", "grow"),
     [
         (HOSTS_URL, _grow_hosts),
         ("/api/providers/", _grow_providers),
         ("/api/sync-runs/", _grow_runs),
+        (INTERVALS_URL, _grow_intervals),
     ],
 )
 def test_list_queries_do_not_grow_with_rows(viewer, make_provider, url, grow):

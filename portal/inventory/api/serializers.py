@@ -228,6 +228,17 @@ class HostIntervalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class HostIntervalListSerializer(HostIntervalSerializer):
+    """An interval in the metering list, naming its host."""
+
+    host = serializers.HyperlinkedRelatedField(view_name="api:host-detail", read_only=True)
+    host_id = serializers.IntegerField(read_only=True)
+
+    class Meta(HostIntervalSerializer.Meta):
+        fields = [*HostIntervalSerializer.Meta.fields, "host", "host_id"]
+        read_only_fields = fields
+
+
 class HostSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:host-detail")
     provider = ProviderBriefSerializer(read_only=True)

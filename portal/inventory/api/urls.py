@@ -7,6 +7,7 @@ from portal.inventory.api import views
 router = SimpleRouter()
 router.register("providers", views.ProviderViewSet, basename="provider")
 router.register("hosts", views.HostViewSet, basename="host")
+router.register("host-intervals", views.HostIntervalViewSet, basename="hostinterval")
 router.register("sync-runs", views.SyncRunViewSet, basename="syncrun")
 
 urlpatterns = router.urls

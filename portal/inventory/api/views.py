@@ -28,13 +28,19 @@ from portal.api.permissions import TenantWritePermission
 from portal.audit.log import record
 from portal.inventory.api.serializers import (
     HostDetailSerializer,
+    HostIntervalListSerializer,
     HostSerializer,
     ProviderCheckSerializer,
     ProviderSerializer,
     SyncRunSerializer,
 )
-from portal.inventory.filtersets import HostFilterSet, ProviderFilterSet, SyncRunFilterSet
-from portal.inventory.models import Host, Provider, SyncRun
+from portal.inventory.filtersets import (
+    HostFilterSet,
+    HostIntervalFilterSet,
+    ProviderFilterSet,
+    SyncRunFilterSet,
+)
+from portal.inventory.models import Host, HostInterval, Provider, SyncRun
 from portal.inventory.tasks import queue_sync
 from portal.tenancy.scoping import scope_queryset
 from providers.base import ProviderError
@@ -220,6 +226,28 @@ class HostViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         return HostDetailSerializer if self.action == "retrieve" else HostSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Metering intervals of your tenants' hosts",
+        description=(
+            "Every stretch of time a host ran at one size, `[started_at, ended_at)` in UTC; "
+            "an open interval has no `ended_at`. `start` and `end` select the intervals "
+            "overlapping a window, such as a billing month."
+        ),
+    ),
+    retrieve=extend_schema(summary="One metering interval"),
+)
+class HostIntervalViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = HostIntervalListSerializer
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = HostIntervalFilterSet
+    ordering_fields = ["started_at", "ended_at"]
+    ordering = ["-started_at", "-pk"]
+
+    def get_queryset(self):
+        return scope_queryset(HostInterval, self.request.user)
 
 
 @extend_schema_view(
