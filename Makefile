@@ -44,6 +44,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	DEBUG=1 $(PY) manage.py check
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 bench: install
 	$(PY) bench/sync.py
