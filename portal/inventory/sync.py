@@ -115,12 +115,18 @@ class Reconciler:
     run: SyncRun
     now: datetime = field(default_factory=timezone.now)
     seen: dict[str, set[str]] = field(default_factory=dict)
+    # The provider had no hosts when the run began. Until an id comes round a second time no
+    # row can exist, so the first import of a large account skips looking rows up.
+    empty_at_start: bool = False
+    _applied: set[str] = field(default_factory=set)
 
     def apply_batch(self, records: list[HostRecord]) -> None:
         # A provider can list the same host twice (paging races); the last word wins.
         by_id = {record.external_id: record for record in records}
         for record in by_id.values():
             self.seen.setdefault(record.scope, set()).add(record.external_id)
+        nothing_stored = self.empty_at_start and self._applied.isdisjoint(by_id)
+        self._applied.update(by_id)
 
         # Plain tuples of a few columns, not model instances: a no-change resync of 10,000
         # hosts is mostly this query, and the fingerprint spares reading every fact back.
@@ -128,7 +134,7 @@ class Reconciler:
         stale = ExpressionWrapper(
             Q(last_seen__lte=self.now - LAST_SEEN_GRANULARITY), output_field=BooleanField()
         )
-        existing = {
+        existing = {} if nothing_stored else {
             row[1]: row
             for row in Host.objects.filter(provider=self.provider, external_id__in=list(by_id))
             .annotate(stale=stale)
@@ -246,7 +252,8 @@ def _save_progress(run: SyncRun) -> None:
 def reconcile(provider: Provider, run: SyncRun, items, *, owner: str = "",
               on_progress: Callable[[SyncRun], None] | None = None) -> None:
     """Apply a driver's item stream to the database, updating ``run`` as it goes."""
-    reconciler = Reconciler(provider, run)
+    empty = not Host.objects.filter(provider=provider).exists()
+    reconciler = Reconciler(provider, run, empty_at_start=empty)
     batch: list[HostRecord] = []
 
     def report() -> None:

@@ -198,3 +198,15 @@ def test_lease_is_exclusive_until_it_expires(provider):
     assert sync.claim(provider.pk, "worker-2", seconds=60)
     assert not sync.renew(provider.pk, "worker-1")
     assert sync.renew(provider.pk, "worker-2")
+
+
+def test_first_sync_meeting_an_id_again_in_a_later_batch_updates_it(provider):
+    first = records("r1", sync.BATCH_SIZE)
+    again = HostRecord(**{**first[0].__dict__, "name": "seen-twice"})
+    run = run_for(provider)
+
+    sync.reconcile(provider, run, stream(("r1", [*first, again])))
+
+    assert Host.objects.count() == sync.BATCH_SIZE
+    assert Host.objects.get(external_id=again.external_id).name == "seen-twice"
+    assert (run.created, run.updated, run.seen) == (sync.BATCH_SIZE, 1, sync.BATCH_SIZE + 1)
