@@ -5,122 +5,233 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Provider',
+            name="Provider",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('kind', models.CharField(choices=[('aws', 'AWS'), ('openstack', 'OpenStack'), ('redfish', 'Bare metal (Redfish)'), ('kubernetes', 'Kubernetes')], max_length=16)),
-                ('settings', models.JSONField(blank=True, default=dict)),
-                ('credentials_encrypted', models.TextField(blank=True, editable=False)),
-                ('enabled', models.BooleanField(default=True)),
-                ('sync_interval', models.PositiveIntegerField(default=3600, help_text='Seconds between scheduled syncs (at least 60).')),
-                ('sync_lease_until', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('sync_lease_owner', models.CharField(blank=True, editable=False, max_length=64)),
-                ('last_sync_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='providers', to='tenancy.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("aws", "AWS"),
+                            ("openstack", "OpenStack"),
+                            ("redfish", "Bare metal (Redfish)"),
+                            ("kubernetes", "Kubernetes"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("settings", models.JSONField(blank=True, default=dict)),
+                ("credentials_encrypted", models.TextField(blank=True, editable=False)),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "sync_interval",
+                    models.PositiveIntegerField(
+                        default=3600, help_text="Seconds between scheduled syncs (at least 60)."
+                    ),
+                ),
+                ("sync_lease_until", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("sync_lease_owner", models.CharField(blank=True, editable=False, max_length=64)),
+                ("last_sync_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="providers",
+                        to="tenancy.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Host',
+            name="Host",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=255)),
-                ('scope', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('name', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('kind', models.CharField(choices=[('bare_metal', 'Bare metal'), ('virtual', 'Virtual')], default='virtual', max_length=16)),
-                ('state', models.CharField(db_index=True, default='unknown', max_length=16)),
-                ('region', models.CharField(blank=True, max_length=64)),
-                ('zone', models.CharField(blank=True, max_length=64)),
-                ('instance_type', models.CharField(blank=True, max_length=64)),
-                ('sockets', models.PositiveIntegerField(blank=True, null=True)),
-                ('cores', models.PositiveIntegerField(blank=True, null=True)),
-                ('vcpus', models.PositiveIntegerField(blank=True, null=True)),
-                ('memory_mib', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('os', models.CharField(blank=True, max_length=128)),
-                ('system_uuid', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('addresses', models.JSONField(blank=True, default=list)),
-                ('tags', models.JSONField(blank=True, default=dict)),
-                ('launched_at', models.DateTimeField(blank=True, null=True)),
-                ('fingerprint', models.CharField(blank=True, editable=False, max_length=32)),
-                ('first_seen', models.DateTimeField()),
-                ('last_seen', models.DateTimeField()),
-                ('archived_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='hosts', to='tenancy.tenant')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='hosts', to='inventory.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=255)),
+                ("scope", models.CharField(blank=True, db_index=True, max_length=255)),
+                ("name", models.CharField(blank=True, db_index=True, max_length=255)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("bare_metal", "Bare metal"), ("virtual", "Virtual")],
+                        default="virtual",
+                        max_length=16,
+                    ),
+                ),
+                ("state", models.CharField(db_index=True, default="unknown", max_length=16)),
+                ("region", models.CharField(blank=True, max_length=64)),
+                ("zone", models.CharField(blank=True, max_length=64)),
+                ("instance_type", models.CharField(blank=True, max_length=64)),
+                ("sockets", models.PositiveIntegerField(blank=True, null=True)),
+                ("cores", models.PositiveIntegerField(blank=True, null=True)),
+                ("vcpus", models.PositiveIntegerField(blank=True, null=True)),
+                ("memory_mib", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("os", models.CharField(blank=True, max_length=128)),
+                ("system_uuid", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("addresses", models.JSONField(blank=True, default=list)),
+                ("tags", models.JSONField(blank=True, default=dict)),
+                ("launched_at", models.DateTimeField(blank=True, null=True)),
+                ("fingerprint", models.CharField(blank=True, editable=False, max_length=32)),
+                ("first_seen", models.DateTimeField()),
+                ("last_seen", models.DateTimeField()),
+                ("archived_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="hosts",
+                        to="tenancy.tenant",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="hosts",
+                        to="inventory.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'pk'],
+                "ordering": ["name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='SyncRun',
+            name="SyncRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('partial', 'Partial'), ('failed', 'Failed'), ('skipped', 'Skipped')], db_index=True, default='queued', max_length=16)),
-                ('triggered_by', models.CharField(blank=True, max_length=150)),
-                ('queued_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('seen', models.PositiveIntegerField(default=0)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('archived', models.PositiveIntegerField(default=0)),
-                ('scopes_total', models.PositiveIntegerField(default=0)),
-                ('scopes_done', models.PositiveIntegerField(default=0)),
-                ('errors', models.JSONField(blank=True, default=dict)),
-                ('message', models.TextField(blank=True)),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='inventory.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("partial", "Partial"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("triggered_by", models.CharField(blank=True, max_length=150)),
+                ("queued_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("seen", models.PositiveIntegerField(default=0)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("archived", models.PositiveIntegerField(default=0)),
+                ("scopes_total", models.PositiveIntegerField(default=0)),
+                ("scopes_done", models.PositiveIntegerField(default=0)),
+                ("errors", models.JSONField(blank=True, default=dict)),
+                ("message", models.TextField(blank=True)),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_runs",
+                        to="inventory.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-queued_at', '-pk'],
+                "ordering": ["-queued_at", "-pk"],
             },
         ),
         migrations.AddField(
-            model_name='provider',
-            name='last_run',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inventory.syncrun'),
+            model_name="provider",
+            name="last_run",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="inventory.syncrun",
+            ),
         ),
         migrations.CreateModel(
-            name='HostInterval',
+            name="HostInterval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('vcpus', models.PositiveIntegerField(blank=True, null=True)),
-                ('memory_mib', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('sockets', models.PositiveIntegerField(blank=True, null=True)),
-                ('host', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='intervals', to='inventory.host')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("vcpus", models.PositiveIntegerField(blank=True, null=True)),
+                ("memory_mib", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("sockets", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "host",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="intervals",
+                        to="inventory.host",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('host',), name='hostinterval_one_open_per_host')],
+                "ordering": ["-started_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("ended_at__isnull", True)),
+                        fields=("host",),
+                        name="hostinterval_one_open_per_host",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='host',
-            index=models.Index(fields=['tenant', 'archived_at', 'state'], name='inventory_h_tenant__ec36c5_idx'),
+            model_name="host",
+            index=models.Index(
+                fields=["tenant", "archived_at", "state"], name="inventory_h_tenant__ec36c5_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='host',
-            constraint=models.UniqueConstraint(fields=('provider', 'external_id'), name='host_unique_provider_external_id'),
+            model_name="host",
+            constraint=models.UniqueConstraint(
+                fields=("provider", "external_id"), name="host_unique_provider_external_id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='provider',
-            constraint=models.UniqueConstraint(fields=('tenant', 'name'), name='provider_unique_tenant_name'),
+            model_name="provider",
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "name"), name="provider_unique_tenant_name"
+            ),
         ),
     ]
