@@ -26,11 +26,11 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from portal.inventory.bulk import insert_rows
+from portal.inventory.checks import redact
 from portal.inventory.models import Host, HostInterval, Provider, SyncRun, SyncStatus
 from providers.base import (
     HostRecord,
     HostState,
-    ProviderAuthError,
     ProviderError,
     ScopeDone,
     ScopeFailed,
@@ -252,6 +252,8 @@ def _save_progress(run: SyncRun) -> None:
 def reconcile(provider: Provider, run: SyncRun, items, *, owner: str = "",
               on_progress: Callable[[SyncRun], None] | None = None) -> None:
     """Apply a driver's item stream to the database, updating ``run`` as it goes."""
+    # Errors are shown to people and logged: no credential may be quoted in them.
+    credentials = provider.credentials
     empty = not Host.objects.filter(provider=provider).exists()
     reconciler = Reconciler(provider, run, empty_at_start=empty)
     batch: list[HostRecord] = []
@@ -284,11 +286,12 @@ def reconcile(provider: Provider, run: SyncRun, items, *, owner: str = "",
             report()
         elif isinstance(item, ScopeFailed):
             flush()
-            run.errors[item.scope] = item.error
+            error = redact(item.error, credentials)
+            run.errors[item.scope] = error
             run.scopes_done += 1
             logger.warning(
                 "sync of provider %s: scope %s failed, its hosts are kept: %s",
-                provider.pk, item.scope, item.error,
+                provider.pk, item.scope, error,
             )
             report()
     flush()
@@ -327,13 +330,12 @@ def sync_provider(provider_id: int, run_id: int | None = None, *, triggered_by: 
     try:
         reconcile(provider, run, provider.driver().discover(), owner=owner,
                   on_progress=on_progress)
-    except ProviderAuthError as exc:
-        status, message = SyncStatus.FAILED, str(exc)
     except ProviderError as exc:
-        status, message = SyncStatus.FAILED, str(exc)
+        status, message = SyncStatus.FAILED, redact(str(exc), provider.credentials)
     except Exception as exc:
         logger.exception("sync of provider %s crashed", provider.pk)
-        status, message = SyncStatus.FAILED, f"Internal error: {exc.__class__.__name__}: {exc}"
+        status = SyncStatus.FAILED
+        message = redact(f"Internal error: {exc.__class__.__name__}: {exc}", provider.credentials)
     else:
         if run.errors and len(run.errors) >= max(run.scopes_done, 1):
             reasons = "; ".join(f"{scope}: {error}" for scope, error in run.errors.items())

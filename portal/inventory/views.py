@@ -4,7 +4,6 @@ Every queryset comes from ``scope_queryset``, so an object of another tenant is 
 every change checks the user's role in the object's tenant, so a reader gets a 403.
 """
 
-import logging
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -18,6 +17,7 @@ from django.views.generic import CreateView, DeleteView, DetailView, TemplateVie
 from django.views.generic.detail import SingleObjectMixin
 
 from portal.audit.log import record
+from portal.inventory.checks import check_provider
 from portal.inventory.filtersets import HostFilterSet, SyncRunFilterSet
 from portal.inventory.forms import ProviderForm
 from portal.inventory.models import Host, Provider, SyncRun, SyncStatus
@@ -25,9 +25,7 @@ from portal.inventory.tables import HostTable
 from portal.inventory.tasks import queue_sync
 from portal.tenancy.scoping import WRITE_ROLES, can_write, scope_queryset, tenants_for
 from portal.web.mixins import FragmentMixin, PortalLoginRequiredMixin
-from providers.base import HostState, ProviderError
-
-logger = logging.getLogger(__name__)
+from providers.base import HostState
 
 PAGE_SIZE = 50
 # A host that ran for years has thousands of intervals; the page shows the latest ones.
@@ -218,23 +216,13 @@ class ProviderCheckView(ProviderActionView):
     def post(self, request, *args, **kwargs):
         provider = self.get_object()
 
-        try:
-            summary = provider.driver().check()
-        except ProviderError as exc:
-            ok, text = False, str(exc)
-        except Exception:
-            # A driver should only raise ProviderError; anything else is a bug to log, but the
-            # person pressing the button still gets an answer instead of an error page.
-            logger.exception("connection check of provider %s crashed", provider.pk)
-            ok, text = False, "The check failed with an unexpected error (see the portal log)."
-        else:
-            ok, text = True, summary or "The provider answered."
+        result = check_provider(provider)
 
-        record("provider.check", provider, request=request, changes={"ok": ok})
-        if ok:
-            messages.success(request, f"Connection to “{provider}” works: {text}")
+        record("provider.check", provider, request=request, changes={"ok": result.ok})
+        if result.ok:
+            messages.success(request, f"Connection to “{provider}” works: {result.detail}")
         else:
-            messages.error(request, f"Connection to “{provider}” failed: {text}")
+            messages.error(request, f"Connection to “{provider}” failed: {result.detail}")
         return redirect(provider)
 
 

@@ -210,3 +210,14 @@ def test_first_sync_meeting_an_id_again_in_a_later_batch_updates_it(provider):
     assert Host.objects.count() == sync.BATCH_SIZE
     assert Host.objects.get(external_id=again.external_id).name == "seen-twice"
     assert (run.created, run.updated, run.seen) == (sync.BATCH_SIZE, 1, sync.BATCH_SIZE + 1)
+
+
+def test_a_scope_error_quoting_a_credential_is_stored_redacted(provider, caplog):
+    secret = provider.credentials["secret_access_key"]
+    failing = iter([ScopePlan(("r1",)), ScopeFailed("r1", f"rejected secret {secret}")])
+    run = run_for(provider)
+
+    sync.reconcile(provider, run, failing)
+
+    assert run.errors == {"r1": "rejected secret [redacted]"}
+    assert secret not in caplog.text

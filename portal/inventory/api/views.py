@@ -6,7 +6,6 @@ row's tenant (403 otherwise, see ``portal.api.permissions``).
 """
 
 import copy
-import logging
 
 from django.db import IntegrityError, transaction
 from django_filters.rest_framework import DjangoFilterBackend
@@ -34,6 +33,7 @@ from portal.inventory.api.serializers import (
     ProviderSerializer,
     SyncRunSerializer,
 )
+from portal.inventory.checks import check_provider
 from portal.inventory.filtersets import (
     HostFilterSet,
     HostIntervalFilterSet,
@@ -43,30 +43,16 @@ from portal.inventory.filtersets import (
 from portal.inventory.models import Host, HostInterval, Provider, SyncRun
 from portal.inventory.tasks import queue_sync
 from portal.tenancy.scoping import scope_queryset
-from providers.base import ProviderError
-
-logger = logging.getLogger(__name__)
 
 # Provider fields an audit event records by value. Credentials are never among them: an event
 # only says that they were set or changed.
 AUDITED_FIELDS = ("name", "kind", "settings", "enabled", "sync_interval")
-
-# Secrets shorter than this are not searched for in driver messages: too many false hits.
-MIN_REDACTED_LENGTH = 4
 
 
 def _audit_snapshot(provider: Provider) -> dict:
     values = {name: copy.deepcopy(getattr(provider, name)) for name in AUDITED_FIELDS}
     values["tenant"] = provider.tenant.slug
     return values
-
-
-def _redact(text: str, credentials: dict) -> str:
-    """Blank out any credential value a driver message might quote back."""
-    for value in credentials.values():
-        if isinstance(value, str) and len(value) >= MIN_REDACTED_LENGTH:
-            text = text.replace(value, "[redacted]")
-    return text
 
 
 @extend_schema_view(
@@ -155,16 +141,10 @@ class ProviderViewSet(viewsets.ModelViewSet):
     def check_connection(self, request, pk=None):
         provider = self.get_object()
 
-        try:
-            ok, detail = True, provider.driver().check()
-        except ProviderError as exc:
-            ok, detail = False, str(exc)
-            logger.info("check of provider %s failed: %s", provider.pk,
-                        _redact(detail, provider.credentials))
-        detail = _redact(str(detail), provider.credentials)
+        result = check_provider(provider)
 
-        record("provider.check", provider, request=request, changes={"ok": ok})
-        return Response(ProviderCheckSerializer({"ok": ok, "detail": detail}).data)
+        record("provider.check", provider, request=request, changes={"ok": result.ok})
+        return Response(ProviderCheckSerializer({"ok": result.ok, "detail": result.detail}).data)
 
     @extend_schema(
         operation_id="providers_sync",
