@@ -7,7 +7,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from portal.inventory.models import Host, HostInterval, SyncRun
+from portal.inventory.models import HostInterval, SyncRun
+from tests.factories import make_hosts
 
 
 @pytest.fixture(autouse=True)
@@ -24,20 +25,6 @@ def stub_driver(monkeypatch):
     import providers
 
     monkeypatch.setitem(providers.DRIVERS, "aws", "tests.api.drivers.StubDriver")
-
-
-def make_hosts(provider, count, *, start=0, **fields):
-    """``count`` hosts of ``provider`` written directly, named host-000, host-001 …"""
-    now = timezone.now()
-    hosts = [
-        Host(
-            provider=provider, tenant_id=provider.tenant_id, external_id=f"i-{n:05d}",
-            name=f"host-{n:03d}", state="running", region="eu-west-1", vcpus=2 + n % 4,
-            memory_mib=4096, first_seen=now, last_seen=now, **fields,
-        )
-        for n in range(start, start + count)
-    ]
-    return Host.objects.bulk_create(hosts)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from portal.inventory.models import Host, HostInterval, SyncRun
 from portal.tenancy.models import Membership
-from tests.api.conftest import make_hosts
+from tests.factories import make_hosts
 
 HOSTS_URL = "/api/hosts/"
 
@@ -55,7 +55,7 @@ def test_host_list_leaves_archived_hosts_out_by_default(viewer, hosts):
         ({"region": "us-east-1"}, ["host-001"]),
         ({"kind": "bare_metal"}, ["host-000"]),
         ({"q": "abcd"}, ["host-000"]),
-        ({"q": "i-00003"}, ["host-003"]),
+        ({"q": "host-00003"}, ["host-003"]),  # the external id, i-host-00003
         ({"ordering": "-name"}, ["host-003", "host-001", "host-000"]),
         ({"ordering": "-vcpus"}, ["host-003", "host-001", "host-000"]),
     ],

@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from portal.inventory.models import HostInterval, SyncRun
-from tests.web.conftest import make_host, make_hosts
+from tests.factories import make_host, make_hosts
 
 # Playwright's sync API runs an event loop in this thread, and Django refuses database calls
 # from a thread with a running loop; the test's own ORM calls are plain synchronous ones.

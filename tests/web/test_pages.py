@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from portal.audit.models import AuditEvent
 from portal.inventory.models import Host, Provider, SyncRun
-from tests.web.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, make_host, make_hosts
+from tests.factories import make_host, make_hosts
+from tests.web.conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
 # Pages everyone of the tenant may read: (URL name, attribute of the acme fixture or None).
 READ_PAGES = [
