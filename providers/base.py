@@ -49,6 +49,8 @@ class HostState:
 
     # A host accrues usage (and so cost) only in these states.
     BILLABLE = frozenset({RUNNING})
+    # Every state, in the order people read them: busy first, gone last.
+    ALL = (RUNNING, PENDING, STOPPING, STOPPED, ERROR, UNKNOWN, TERMINATED)
 
 
 @dataclass(frozen=True)

@@ -80,10 +80,7 @@ class HostListView(PortalLoginRequiredMixin, FragmentMixin, TemplateView):
                 scope_queryset(Host, user).exclude(region="")
                 .order_by("region").values_list("region", flat=True).distinct()
             ),
-            states=[
-                HostState.RUNNING, HostState.PENDING, HostState.STOPPING, HostState.STOPPED,
-                HostState.TERMINATED, HostState.ERROR, HostState.UNKNOWN,
-            ],
+            states=HostState.ALL,
             kinds=Host._meta.get_field("kind").choices,
             # Values HostFilterSet's archived filter reads; "any" means no filter at all.
             lifecycles=[("false", "Active"), ("true", "Archived"), ("any", "All")],

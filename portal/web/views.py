@@ -11,11 +11,6 @@ from portal.web.mixins import PortalLoginRequiredMixin
 from portal.web.templatetags.portal_ui import mib
 from providers.base import HostState
 
-# The order states appear in the dashboard's table and chart: busy first, gone last.
-STATE_ORDER = [
-    HostState.RUNNING, HostState.PENDING, HostState.STOPPING, HostState.STOPPED,
-    HostState.ERROR, HostState.UNKNOWN, HostState.TERMINATED,
-]
 RECENT_RUNS = 8
 
 
@@ -46,8 +41,8 @@ def hosts_by_provider(rows) -> tuple[list[str], list[dict]]:
         seen_states.add(row["state"])
 
     # States the engine does not know (a driver's new word) still show, after the known ones.
-    states = [state for state in STATE_ORDER if state in seen_states]
-    states += sorted(seen_states - set(STATE_ORDER))
+    states = [state for state in HostState.ALL if state in seen_states]
+    states += sorted(seen_states - set(HostState.ALL))
     widest = max((provider["total"] for provider in providers.values()), default=0)
     table = sorted(providers.values(), key=lambda provider: provider["name"].lower())
     for provider in table:
