@@ -116,3 +116,14 @@ def test_sync_command_needs_a_name_or_all(db):
         call_command("sync")
     with pytest.raises(CommandError, match="No provider"):
         call_command("sync", "nope")
+
+
+def test_sync_command_syncs_a_provider_by_name_and_reports_counts(make_provider, aws, capsys):
+    aws.run_instances("eu-west-1", 3)
+    provider = make_provider(name="moto", settings=aws.settings(regions=["eu-west-1"]))
+
+    call_command("sync", "moto")
+
+    out = capsys.readouterr().out
+    assert "moto: succeeded — seen 3, created 3" in out
+    assert provider.hosts.count() == 3
