@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# A real OpenStack Ironic for the bare-metal tests. It pins many libraries of its own, so it
+# lives in its own virtual environment; tests find it through PORTAL_IRONIC_VENV.
+IRONIC_VENV := .venv-ironic
+IRONIC_STAMP := $(IRONIC_VENV)/.installed-$(shell cksum < requirements-ironic.txt | cut -d' ' -f1)
 
 # The second test leg: PostgreSQL and Redis on loopback unless told otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
@@ -17,7 +21,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+$(IRONIC_STAMP): requirements-ironic.txt
+	test -x $(IRONIC_VENV)/bin/python || $(PYTHON) -m venv $(IRONIC_VENV)
+	$(IRONIC_VENV)/bin/python -m pip install -q --upgrade pip
+	$(IRONIC_VENV)/bin/python -m pip install -q -r requirements-ironic.txt
+	rm -f $(IRONIC_VENV)/.installed-*
+	touch $(IRONIC_STAMP)
+
+install: $(STAMP) $(IRONIC_STAMP)
 
 # The demo on the embedded default: SQLite under var/, tasks in process, a local AWS simulator.
 run: install

@@ -10,6 +10,9 @@ from providers.base import Driver, ProviderError
 
 DRIVERS = {
     "aws": "providers.aws.AwsDriver",
+    "openstack": "providers.openstack.OpenStackDriver",
+    "redfish": "providers.redfish.RedfishDriver",
+    "manual": "providers.manual.ManualDriver",
 }
 
 

@@ -52,6 +52,7 @@ from providers.base import (
     HostRecord,
     HostState,
     Item,
+    PowerAction,
     ProviderAuthError,
     ProviderError,
     ScopeDone,
@@ -97,10 +98,12 @@ STATES = {
 # Asked of EC2 so terminated instances do not even cross the wire (see the module docstring).
 LISTED_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
 
+# The portal's power actions (providers.base.PowerAction) as EC2 calls and their arguments.
 POWER_ACTIONS = {
-    "start": "start_instances",
-    "stop": "stop_instances",
-    "reboot": "reboot_instances",
+    PowerAction.ON: ("start_instances", {}),
+    PowerAction.OFF: ("stop_instances", {}),
+    PowerAction.FORCE_OFF: ("stop_instances", {"Force": True}),
+    PowerAction.RESTART: ("reboot_instances", {}),
 }
 
 # Operating-system errors behind a failed connection, in the words an operator would use.
@@ -563,16 +566,30 @@ class AwsDriver(Driver):
 
     def power(self, external_id: str, action: str) -> None:
         """Start, stop or reboot an instance; ``external_id`` as ``locate`` takes it."""
-        method = POWER_ACTIONS.get(action)
-        if method is None:
+        if action not in POWER_ACTIONS:
             raise ProviderError(
                 f"Unknown power action {action!r}: use one of {', '.join(POWER_ACTIONS)}."
             )
+        method, extra = POWER_ACTIONS[action]
         region, instance_id = self.locate(external_id)
         self._call(region, lambda: getattr(self.client("ec2", region), method)(
-            InstanceIds=[instance_id]
+            InstanceIds=[instance_id], **extra
         ))
         logger.info("asked EC2 in %s to %s %s", region, action, instance_id)
+
+    def power_state(self, external_id: str) -> str:
+        region, instance_id = self.locate(external_id)
+        answer = self._call(region, lambda: self.client("ec2", region).describe_instances(
+            InstanceIds=[instance_id]
+        ))
+        instances = [
+            instance
+            for reservation in answer.get("Reservations") or []
+            for instance in reservation.get("Instances") or []
+        ]
+        if not instances:
+            raise ProviderError(f"EC2 in {region} no longer knows instance {instance_id}.")
+        return STATES.get((instances[0].get("State") or {}).get("Name", ""), HostState.UNKNOWN)
 
     def retire(self, external_id: str) -> None:
         """Terminate an instance for good; ``external_id`` as ``locate`` takes it."""

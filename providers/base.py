@@ -7,6 +7,10 @@ OpenStack region, a Redfish endpoint, a Kubernetes cluster):
     HostRecord(scope="eu-west-1")  any number, each naming its scope
     ScopeDone("eu-west-1")         the scope was read whole: anything not seen there is gone
     ScopeFailed("us-east-1", msg)  the scope could not be read whole: nothing there is archived
+    ProjectRecord(...)             any number: a project/account the provider holds hosts for
+
+A host may name another host of the same provider as its ``parent_external_id`` (a server and
+the hypervisor it runs on); the engine links the two once both are stored.
 
 The sync engine only archives inside scopes that ended with ``ScopeDone``, so a provider that
 times out or throttles never makes inventory disappear.
@@ -34,6 +38,17 @@ class NotSupported(ProviderError):
 class HostKind:
     BARE_METAL = "bare_metal"
     VIRTUAL = "virtual"
+
+
+class PowerAction:
+    """The power actions the portal offers; drivers map them onto their provider's calls."""
+
+    ON = "on"
+    OFF = "off"  # graceful: the operating system is asked to shut down
+    FORCE_OFF = "force_off"
+    RESTART = "restart"
+
+    ALL = (ON, OFF, FORCE_OFF, RESTART)
 
 
 class HostState:
@@ -74,6 +89,32 @@ class HostRecord:
     addresses: tuple[str, ...] = ()
     launched_at: datetime | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Hardware identity, mostly from BMCs and bare-metal services.
+    threads: int | None = None
+    serial: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    bios_version: str = ""
+    mac_addresses: tuple[str, ...] = ()
+    location: str = ""
+    # The provider's own word for the host's condition when ``state`` loses detail, such as
+    # Nova's "SHUTOFF" or Ironic's provision state "active".
+    provider_status: str = ""
+    # The provider-side project or account the host belongs to (see ProjectRecord).
+    project: str = ""
+    # The external id of the host this one runs on, in the same provider.
+    parent_external_id: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """A project, account or namespace of the provider, so it can be mapped to a tenant."""
+
+    external_id: str
+    name: str
+    domain: str = ""
+    description: str = ""
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,7 +133,7 @@ class ScopeFailed:
     error: str
 
 
-Item = HostRecord | ScopePlan | ScopeDone | ScopeFailed
+Item = HostRecord | ProjectRecord | ScopePlan | ScopeDone | ScopeFailed
 
 
 class Driver(abc.ABC):
@@ -122,4 +163,12 @@ class Driver(abc.ABC):
         raise NotSupported(f"{self.kind} providers cannot retire hosts.")
 
     def power(self, external_id: str, action: str) -> None:
+        """Ask for one of ``PowerAction.ALL``; returns once the provider accepted the request.
+
+        The change itself may land later: callers confirm it with ``power_state``.
+        """
         raise NotSupported(f"{self.kind} providers cannot change a host's power state.")
+
+    def power_state(self, external_id: str) -> str:
+        """The host's current ``HostState``, read fresh from the provider."""
+        raise NotSupported(f"{self.kind} providers cannot read a host's power state.")

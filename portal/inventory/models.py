@@ -16,6 +16,8 @@ class ProviderKind(models.TextChoices):
     OPENSTACK = "openstack", "OpenStack"
     REDFISH = "redfish", "Bare metal (Redfish)"
     KUBERNETES = "kubernetes", "Kubernetes"
+    # Hosts registered by hand or imported from a spreadsheet; never synced.
+    MANUAL = "manual", "Registered by hand"
 
 
 class Provider(models.Model):
@@ -68,9 +70,14 @@ class Provider(models.Model):
     def has_credentials(self) -> bool:
         return bool(self.credentials_encrypted)
 
+    @property
+    def is_synced(self) -> bool:
+        """False for the hand-registered kind, whose hosts no driver can list."""
+        return self.kind != ProviderKind.MANUAL
+
     def is_sync_due(self, now=None) -> bool:
         now = now or timezone.now()
-        if not self.enabled:
+        if not self.enabled or not self.is_synced:
             return False
         if self.last_sync_at is None:
             return True
@@ -117,6 +124,24 @@ class Host(models.Model):
     addresses = models.JSONField(default=list, blank=True)
     tags = models.JSONField(default=dict, blank=True)
     launched_at = models.DateTimeField(null=True, blank=True)
+    threads = models.PositiveIntegerField(null=True, blank=True)
+    serial = models.CharField(max_length=128, blank=True, db_index=True)
+    manufacturer = models.CharField(max_length=128, blank=True)
+    model = models.CharField(max_length=128, blank=True)
+    bios_version = models.CharField(max_length=128, blank=True)
+    mac_addresses = models.JSONField(default=list, blank=True)
+    location = models.CharField(max_length=255, blank=True)
+    # The provider's own status words where ``state`` loses detail (Ironic's provision state).
+    provider_status = models.CharField(max_length=64, blank=True)
+    # The provider-side project or account (ProviderProject.external_id) the host belongs to.
+    project = models.CharField(max_length=255, blank=True, db_index=True)
+    # The machine this host runs on: a server's hypervisor. ``parent_external_id`` is what the
+    # provider said; ``parent`` is resolved from it by the sync engine once both are stored.
+    parent_external_id = models.CharField(max_length=255, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        editable=False,
+    )
     # A digest of the facts above as last written, so a resync compares one column per host.
     fingerprint = models.CharField(max_length=32, blank=True, editable=False)
     first_seen = models.DateTimeField()
@@ -143,6 +168,41 @@ class Host(models.Model):
     @property
     def is_billable(self) -> bool:
         return self.archived_at is None and self.state in HostState.BILLABLE
+
+
+class ProviderProject(models.Model):
+    """A project (OpenStack), account or namespace a provider holds hosts for.
+
+    Recorded by the sync so that an administrator can say which portal tenant each one
+    belongs to; billing uses that mapping to charge a project's hosts to the right tenant.
+    """
+
+    tenant_path = "provider__tenant"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="projects")
+    external_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, blank=True)
+    domain = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    # The portal tenant this project's hosts are charged to; empty until someone maps it.
+    mapped_tenant = models.ForeignKey(
+        "tenancy.Tenant", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="mapped_projects",
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["provider", "name", "external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "external_id"], name="project_unique_provider_external_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
 
 
 class HostInterval(models.Model):

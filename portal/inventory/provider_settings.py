@@ -83,13 +83,137 @@ def check_one_of(*choices: str) -> Checker:
     return check
 
 
+def check_bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false."
+
+
+def check_text(max_length: int) -> Checker:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+            return f"must be a non-empty string of at most {max_length} characters."
+        return None
+
+    return check
+
+
+def check_pem_certificates(value: Any) -> str | None:
+    if not isinstance(value, str) or "-----BEGIN CERTIFICATE-----" not in value:
+        return "must be one or more PEM certificates ('-----BEGIN CERTIFICATE-----' …)."
+    if len(value) > 64_000:
+        return "is longer than 64,000 characters; give only the CA certificates needed."
+    return None
+
+
+def check_name_list(what: str, example: str) -> Checker:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, list) or not all(
+            isinstance(item, str) and item.strip() and len(item) <= 64 for item in value
+        ):
+            return f"must be a list of {what}, such as [\"{example}\"]."
+        if len(set(value)) != len(value):
+            return f"lists a {what.rstrip('s')} more than once."
+        return None
+
+    return check
+
+
+def check_subset_list(*choices: str) -> Checker:
+    def check(value: Any) -> str | None:
+        allowed = ", ".join(repr(choice) for choice in choices)
+        if not isinstance(value, list) or not value or any(item not in choices for item in value):
+            return f"must be a non-empty list drawn from {allowed}."
+        return None
+
+    return check
+
+
+def check_endpoint_overrides(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return 'must be an object of service to URL, such as {"baremetal": "http://…:6385"}.'
+    problems = []
+    for service, url in value.items():
+        if service not in OPENSTACK_SERVICES:
+            problems.append(f"{service!r} is not one of {', '.join(OPENSTACK_SERVICES)}")
+        elif check_http_url(url):
+            problems.append(f"{service}: {check_http_url(url)}")
+    return "; ".join(problems) + "." if problems else None
+
+
+# Names of BMCs, regions and the like end up as sync scopes and in URLs: keep them plain.
+SCOPE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+
+def check_bmcs(value: Any) -> str | None:
+    """A Redfish provider's list of BMCs: name, url, and optional verify / ca_cert."""
+    example = '[{"name": "rack1-u1", "url": "https://10.0.0.11"}]'
+    if not isinstance(value, list) or not value:
+        return f"must be a non-empty list of BMCs, such as {example}."
+    problems, names = [], set()
+    for number, bmc in enumerate(value, start=1):
+        if not isinstance(bmc, dict):
+            problems.append(f"BMC {number} must be an object such as {example[1:-1]}")
+            continue
+        unknown = sorted(set(bmc) - {"name", "url", "verify", "ca_cert"})
+        if unknown:
+            problems.append(
+                f"BMC {number} has unknown key(s) {', '.join(unknown)}; "
+                "a BMC accepts name, url, verify, ca_cert"
+            )
+        name = bmc.get("name")
+        if not isinstance(name, str) or not SCOPE_NAME_RE.match(name):
+            problems.append(
+                f"BMC {number}: name must be 1-64 letters, digits, '.', '_', ':' or '-'"
+            )
+        elif name in names:
+            problems.append(f"BMC {number}: the name {name!r} is used twice")
+        else:
+            names.add(name)
+        url_problem = check_http_url(bmc.get("url"))
+        if url_problem:
+            problems.append(f"BMC {number}: url {url_problem.rstrip('.')}")
+        if "verify" in bmc and not isinstance(bmc["verify"], bool):
+            problems.append(f"BMC {number}: verify must be true or false")
+        if "ca_cert" in bmc and check_pem_certificates(bmc["ca_cert"]):
+            problems.append(f"BMC {number}: ca_cert {check_pem_certificates(bmc['ca_cert'])}")
+    if len(value) > MAX_BMCS:
+        problems.append(f"at most {MAX_BMCS} BMCs per provider; split the rack into providers")
+    return "; ".join(problem.rstrip(".") for problem in problems) + "." if problems else None
+
+
+def check_bmc_credentials(value: Any) -> str | None:
+    """Per-BMC logins: {"<bmc name>": {"username": …, "password": …}}; never quotes values."""
+    if not isinstance(value, dict):
+        return 'must be an object of BMC name to {"username": …, "password": …}.'
+    for name, login in value.items():
+        if (
+            not isinstance(login, dict)
+            or set(login) - {"username", "password"}
+            or not all(isinstance(item, str) and item for item in login.values())
+        ):
+            return (
+                f"the login for BMC {str(name)[:64]!r} must hold a non-empty username and/or "
+                "password and nothing else."
+            )
+    return None
+
+
+OPENSTACK_SERVICES = ("compute", "baremetal")
+MAX_BMCS = 500
+
+
 @dataclass(frozen=True)
 class KindSpec:
-    """The settings keys (each with its checker) and credential keys a kind accepts."""
+    """The settings keys (each with its checker) and credential keys a kind accepts.
+
+    Credentials are non-empty strings unless ``credential_checkers`` names a checker for the
+    key (for credentials with structure, such as one login per BMC).
+    """
 
     settings: Mapping[str, Checker]
     required_credentials: tuple[str, ...]
     optional_credentials: tuple[str, ...] = field(default=())
+    required_settings: tuple[str, ...] = field(default=())
+    credential_checkers: Mapping[str, Checker] = field(default_factory=dict)
 
 
 # The keys and bounds follow providers/aws.py (its module docstring lists them).
@@ -109,11 +233,54 @@ KIND_SPECS: dict[str, KindSpec] = {
         required_credentials=("access_key_id", "secret_access_key"),
         optional_credentials=("session_token",),
     ),
+    # The keys follow providers/openstack.py (its module docstring explains each).
+    ProviderKind.OPENSTACK: KindSpec(
+        settings={
+            "auth_url": check_http_url,
+            "auth_type": check_one_of("password", "v3applicationcredential", "none"),
+            "cloud": check_text(128),
+            "project_name": check_text(255),
+            "project_domain_name": check_text(255),
+            "user_domain_name": check_text(255),
+            "regions": check_name_list("region names", "RegionOne"),
+            "interface": check_one_of("public", "internal", "admin"),
+            "verify": check_bool,
+            "ca_cert": check_pem_certificates,
+            "services": check_subset_list(*OPENSTACK_SERVICES),
+            "endpoint_overrides": check_endpoint_overrides,
+            "all_projects": check_bool,
+            "page_size": check_int_between(10, 1000),
+            "timeout": check_timeout,
+        },
+        required_credentials=(),
+        optional_credentials=(
+            "username", "password", "application_credential_id",
+            "application_credential_secret", "clouds_yaml",
+        ),
+    ),
+    # The keys follow providers/redfish.py.
+    ProviderKind.REDFISH: KindSpec(
+        settings={
+            "bmcs": check_bmcs,
+            "timeout": check_timeout,
+            "power_timeout": check_timeout,
+        },
+        required_settings=("bmcs",),
+        required_credentials=(),
+        optional_credentials=("username", "password", "bmcs"),
+        credential_checkers={"bmcs": check_bmc_credentials},
+    ),
+    # Hand-registered hosts have nothing to connect to.
+    ProviderKind.MANUAL: KindSpec(settings={}, required_credentials=()),
 }
 
 
 def supported_kinds() -> list[str]:
-    return [kind for kind in ProviderKind.values if kind in KIND_SPECS]
+    """Kinds that can be created as providers; the manual one is made on first registration."""
+    return [
+        kind for kind in ProviderKind.values
+        if kind in KIND_SPECS and kind != ProviderKind.MANUAL
+    ]
 
 
 def _unknown_keys_message(unknown: list[str], known: list[str], what: str) -> str:
@@ -134,6 +301,9 @@ def validate_settings(kind: str, settings: Any) -> list[str]:
     unknown = [key for key in settings if key not in spec.settings]
     if unknown:
         errors.append(_unknown_keys_message(unknown, list(spec.settings), f"{kind} settings"))
+    missing = [key for key in spec.required_settings if key not in settings]
+    if missing:
+        errors.append(f"{kind} settings need {', '.join(missing)}.")
     for key, checker in spec.settings.items():
         if key in settings:
             problem = checker(settings[key])
@@ -159,7 +329,14 @@ def validate_credentials(kind: str, credentials: Any) -> list[str]:
     if missing:
         errors.append(f"{kind} credentials need {', '.join(missing)}.")
     for key in allowed:
-        value = credentials.get(key)
-        if key in credentials and (not isinstance(value, str) or not value.strip()):
+        if key not in credentials:
+            continue
+        value = credentials[key]
+        checker = spec.credential_checkers.get(key)
+        if checker:
+            problem = checker(value)
+            if problem:
+                errors.append(f"{key}: {problem}")
+        elif not isinstance(value, str) or not value.strip():
             errors.append(f"{key}: must be a non-empty string.")
     return errors

@@ -23,15 +23,23 @@ from operator import attrgetter
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from portal.inventory.bulk import insert_rows
 from portal.inventory.checks import redact
-from portal.inventory.models import Host, HostInterval, Provider, SyncRun, SyncStatus
+from portal.inventory.models import (
+    Host,
+    HostInterval,
+    Provider,
+    ProviderProject,
+    SyncRun,
+    SyncStatus,
+)
 from providers.base import (
     HostRecord,
     HostState,
+    ProjectRecord,
     ProviderError,
     ScopeDone,
     ScopeFailed,
@@ -51,7 +59,9 @@ LAST_SEEN_GRANULARITY = timedelta(hours=1)
 # Fields copied from a HostRecord onto a Host; a difference in any of them is a change.
 RECORD_FIELDS = (
     "name", "kind", "state", "region", "zone", "instance_type", "sockets", "cores", "vcpus",
-    "memory_mib", "os", "system_uuid", "addresses", "tags", "launched_at", "scope",
+    "memory_mib", "os", "system_uuid", "addresses", "tags", "launched_at", "scope", "threads",
+    "serial", "manufacturer", "model", "bios_version", "mac_addresses", "location",
+    "provider_status", "project", "parent_external_id",
 )
 SIZE_FIELDS = ("vcpus", "memory_mib", "sockets")
 # The stored facts: the record's fields plus a digest of them, compared first.
@@ -78,6 +88,7 @@ def _record_values(record: HostRecord, fingerprint: str | None = None) -> dict:
     """The Host field values a record stands for, with their fingerprint."""
     values = {name: getattr(record, name) for name in RECORD_FIELDS}
     values["addresses"] = list(record.addresses)
+    values["mac_addresses"] = list(record.mac_addresses)
     values["tags"] = dict(sorted(record.tags.items()))
     values["name"] = record.name[:255]
     values["fingerprint"] = fingerprint or _fingerprint(record)
@@ -257,6 +268,57 @@ class Reconciler:
         self.run.archived += len(gone)
         return len(gone)
 
+    def link_parents(self) -> int:
+        """Point each host at the host its ``parent_external_id`` names; one UPDATE."""
+        hosts = Host.objects.filter(provider=self.provider)
+        parent_pk = Subquery(
+            Host.objects.filter(
+                provider=self.provider, external_id=OuterRef("parent_external_id")
+            ).values("pk")[:1]
+        )
+        # Only rows whose link is wrong are written, so a resync that changed nothing writes
+        # nothing; a parent that is not stored (yet) leaves the link empty.
+        wrong = (
+            Q(parent__isnull=True, parent_external_id__gt="")
+            | (Q(parent__isnull=False) & ~Q(parent__external_id=F("parent_external_id")))
+        )
+        stale = hosts.filter(wrong)
+        if not stale.exists():
+            return 0
+        return stale.update(parent=parent_pk)
+
+    def record_projects(self, projects: list[ProjectRecord]) -> None:
+        """Create or refresh the provider's projects; mappings to tenants are kept as they are."""
+        by_id = {project.external_id: project for project in projects}
+        stored = {
+            project.external_id: project
+            for project in ProviderProject.objects.filter(
+                provider=self.provider, external_id__in=list(by_id)
+            )
+        }
+        new, changed = [], []
+        for external_id, record in by_id.items():
+            facts = {
+                "name": record.name[:255], "domain": record.domain[:255],
+                "description": record.description, "enabled": record.enabled,
+            }
+            project = stored.get(external_id)
+            if project is None:
+                new.append(ProviderProject(
+                    provider=self.provider, external_id=external_id[:255],
+                    first_seen=self.now, last_seen=self.now, **facts,
+                ))
+                continue
+            for name, value in facts.items():
+                setattr(project, name, value)
+            project.last_seen = self.now
+            changed.append(project)
+        with transaction.atomic():
+            ProviderProject.objects.bulk_create(new)
+            ProviderProject.objects.bulk_update(
+                changed, ["name", "domain", "description", "enabled", "last_seen"]
+            )
+
 
 def _save_progress(run: SyncRun) -> None:
     run.save(update_fields=[
@@ -273,6 +335,7 @@ def reconcile(provider: Provider, run: SyncRun, items, *, owner: str = "",
     empty = not Host.objects.filter(provider=provider).exists()
     reconciler = Reconciler(provider, run, empty_at_start=empty)
     batch: list[HostRecord] = []
+    projects: list[ProjectRecord] = []
 
     def report() -> None:
         _save_progress(run)
@@ -292,6 +355,8 @@ def reconcile(provider: Provider, run: SyncRun, items, *, owner: str = "",
             batch.append(item)
             if len(batch) >= BATCH_SIZE:
                 flush()
+        elif isinstance(item, ProjectRecord):
+            projects.append(item)
         elif isinstance(item, ScopePlan):
             run.scopes_total = len(item.scopes)
             report()
@@ -311,6 +376,9 @@ def reconcile(provider: Provider, run: SyncRun, items, *, owner: str = "",
             )
             report()
     flush()
+    if projects:
+        reconciler.record_projects(projects)
+    reconciler.link_parents()
 
 
 # --- one whole sync ------------------------------------------------------------------------

@@ -264,16 +264,21 @@ def test_power_and_retire_act_on_the_instance(aws):
     first, second = aws.run_instances("us-east-1", 2)
     subject = driver(aws.settings())
 
-    subject.power(f"us-east-1/{first}", "stop")
+    subject.power(f"us-east-1/{first}", "off")
     stopped = aws.describe("us-east-1", first)["State"]["Name"]
-    subject.power(first, "start")
+    read_stopped = subject.power_state(first)
+    subject.power(first, "on")
     started = aws.describe("us-east-1", first)["State"]["Name"]
+    read_started = subject.power_state(f"us-east-1/{first}")
+    subject.power(first, "force_off")
+    forced = aws.describe("us-east-1", first)["State"]["Name"]
     subject.retire(second)
 
-    assert (stopped, started) == ("stopped", "running")
+    assert (stopped, started, forced) == ("stopped", "running", "stopped")
+    assert (read_stopped, read_started) == ("stopped", "running")
     assert aws.describe("us-east-1", second)["State"]["Name"] == "terminated"
     with pytest.raises(ProviderError, match="Unknown power action 'hibernate'"):
         subject.power(first, "hibernate")
     with pytest.raises(ProviderError, match="No instance i-0000000000000000a was found in "
                                             "eu-west-1, us-east-1"):
-        subject.power("i-0000000000000000a", "stop")
+        subject.power("i-0000000000000000a", "off")

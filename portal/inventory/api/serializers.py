@@ -147,7 +147,12 @@ class ProviderSerializer(serializers.ModelSerializer):
                     "A provider's kind cannot change; create a new provider instead."
                 )
             return kind
-        if kind not in provider_settings.KIND_SPECS:
+        if kind == ProviderKind.MANUAL:
+            raise serializers.ValidationError(
+                "Hand-registered hosts need no provider: register them under /api/manual-hosts/ "
+                "and the portal keeps one 'manual' provider per tenant for them."
+            )
+        if kind not in provider_settings.supported_kinds():
             raise serializers.ValidationError(
                 f"{kind!r} providers cannot be added yet: there is no driver for them. "
                 f"Available kinds: {', '.join(provider_settings.supported_kinds())}."
