@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-pytest_plugins = ["tests.fixtures.moto"]
+pytest_plugins = ["tests.fixtures.ironic", "tests.fixtures.moto"]
 
 CHROMIUM = "/usr/bin/chromium"
 _deselected_reasons: list[str] = []
