@@ -11,7 +11,10 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-pytest_plugins = ["tests.fixtures.ironic", "tests.fixtures.moto"]
+pytest_plugins = [
+    "tests.fixtures.ironic", "tests.fixtures.moto", "tests.fixtures.openstack",
+    "tests.fixtures.redfish",
+]
 
 CHROMIUM = "/usr/bin/chromium"
 _deselected_reasons: list[str] = []

@@ -15,13 +15,30 @@ logger = logging.getLogger(__name__)
 
 # Secrets shorter than this are not searched for in messages: too many false hits.
 MIN_REDACTED_LENGTH = 4
+# Login names are not secrets, and blanking a common one ("admin", "root") would also blank
+# every BMC name, URL or word that happens to contain it.
+NOT_SECRET_KEYS = frozenset({"username", "user", "user_name"})
+
+
+def _secrets(credentials) -> list[str]:
+    """Every secret value in ``credentials``, nested ones included (per-BMC logins)."""
+    found = []
+    items = credentials.items() if isinstance(credentials, dict) else enumerate(credentials)
+    for key, value in items:
+        if key in NOT_SECRET_KEYS:
+            continue
+        if isinstance(value, dict | list):
+            found += _secrets(value)
+        elif isinstance(value, str) and len(value) >= MIN_REDACTED_LENGTH:
+            found.append(value)
+    return found
 
 
 def redact(text: str, credentials: dict) -> str:
     """``text`` with every credential value in it replaced by ``[redacted]``."""
-    for value in credentials.values():
-        if isinstance(value, str) and len(value) >= MIN_REDACTED_LENGTH:
-            text = text.replace(value, "[redacted]")
+    # Longest first, so a secret that contains another is replaced whole.
+    for value in sorted(_secrets(credentials or {}), key=len, reverse=True):
+        text = text.replace(value, "[redacted]")
     return text
 
 

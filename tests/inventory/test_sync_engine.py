@@ -221,3 +221,15 @@ def test_a_scope_error_quoting_a_credential_is_stored_redacted(provider, caplog)
 
     assert run.errors == {"r1": "rejected secret [redacted]"}
     assert secret not in caplog.text
+
+
+def test_redact_finds_nested_secrets_but_leaves_login_names_alone():
+    from portal.inventory.checks import redact
+
+    credentials = {"username": "admin", "password": "top-secret",
+                   "bmcs": {"rack-u01": {"username": "root", "password": "per-bmc-pw"}}}
+    text = "BMC rack-u01 (admin@https://bmc-admin.example) refused top-secret and per-bmc-pw"
+
+    assert redact(text, credentials) == (
+        "BMC rack-u01 (admin@https://bmc-admin.example) refused [redacted] and [redacted]"
+    )
