@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.conf import env_bool, env_int, env_list, env_required, env_str
+from portal.conf import env_bool, env_float, env_int, env_list, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "portal.tenancy",
     "portal.audit",
     "portal.inventory",
+    "portal.operations",
+    "portal.registry",
     "portal.web",
 ]
 
@@ -168,11 +170,19 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProviderKindEnum": "portal.inventory.models.ProviderKind",
         "HostKindEnum": "portal.api.schema.host_kind_choices",
+        # Sync runs and power requests both have a "status"; the sync run's keeps its old name.
+        "StatusEnum": "portal.inventory.models.SyncStatus",
+        "PowerRequestStatusEnum": "portal.operations.models.PowerStatus",
+        "PowerActionEnum": "portal.operations.models.PowerActionChoice",
     },
 }
 
 # API tokens live this long unless the request asks for less.
 PORTAL_TOKEN_TTL_DAYS = env_int("PORTAL_TOKEN_TTL_DAYS", 90)
+
+# The largest CSV a host import accepts. 5 MB holds the row limit (20,000 hosts) with room
+# to spare, and a request never parses more than this.
+PORTAL_IMPORT_MAX_BYTES = env_int("PORTAL_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 
 # Celery. With no broker URL, tasks run inside the portal process (see portal/dispatch.py).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
@@ -184,6 +194,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {
     "portal.inventory.tasks.sync_provider_task": {"queue": "sync"},
     "portal.inventory.tasks.queue_due_syncs_task": {"queue": "sync"},
+    # A power task waits minutes for its host; it must not hold up syncs or other work.
+    "portal.operations.tasks.power_task": {"queue": "provision"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE = {
@@ -204,6 +216,10 @@ PORTAL_EMBEDDED_SCHEDULER = env_bool("PORTAL_EMBEDDED_SCHEDULER", not CELERY_BRO
 PORTAL_SCHEDULER_TICK = env_int("PORTAL_SCHEDULER_TICK", 60)
 # A sync claims its provider for this long and renews the claim after every batch.
 PORTAL_SYNC_LEASE_SECONDS = env_int("PORTAL_SYNC_LEASE_SECONDS", 300)
+# Power actions: how long a host may take to reach the asked state (a provider's
+# "power_timeout" setting overrides it) and how often its state is read meanwhile.
+PORTAL_POWER_TIMEOUT = env_int("PORTAL_POWER_TIMEOUT", 180)
+PORTAL_POWER_POLL_INTERVAL = env_float("PORTAL_POWER_POLL_INTERVAL", 2.0)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

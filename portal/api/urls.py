@@ -20,6 +20,8 @@ _members_only = {"permission_classes": [IsAuthenticated]}
 urlpatterns = [
     path("", include("portal.tenancy.api.urls")),
     path("", include("portal.inventory.api.urls")),
+    path("", include("portal.operations.api.urls")),
+    path("", include("portal.registry.api.urls")),
     path("schema/", SpectacularAPIView.as_view(**_members_only), name="schema"),
     path(
         "docs/",

@@ -8,6 +8,7 @@ from portal.inventory.models import (
     HostInterval,
     Provider,
     ProviderKind,
+    ProviderProject,
     SyncRun,
     SyncStatus,
 )
@@ -22,6 +23,14 @@ class HostFilterSet(django_filters.FilterSet):
     )
     state = django_filters.CharFilter(field_name="state")
     region = django_filters.CharFilter(field_name="region")
+    parent = django_filters.NumberFilter(
+        field_name="parent_id", label="Runs on host",
+        help_text="Id of a host: only the hosts running on it (a hypervisor's servers).",
+    )
+    project = django_filters.CharFilter(
+        field_name="project", help_text="Provider-side project or account id."
+    )
+    serial = django_filters.CharFilter(field_name="serial", lookup_expr="iexact")
     archived = django_filters.BooleanFilter(
         method="filter_archived", label="Archived",
         help_text="true: only archived hosts; false (the default in lists): only active ones.",
@@ -29,7 +38,8 @@ class HostFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Host
-        fields = ["q", "provider", "kind", "state", "region", "archived"]
+        fields = ["q", "provider", "kind", "state", "region", "parent", "project", "serial",
+                  "archived"]
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -40,6 +50,7 @@ class HostFilterSet(django_filters.FilterSet):
             | Q(external_id__icontains=value)
             | Q(system_uuid__icontains=value)
             | Q(instance_type__icontains=value)
+            | Q(serial__icontains=value)
         )
 
     def filter_archived(self, queryset, name, value):
@@ -93,3 +104,15 @@ class HostIntervalFilterSet(django_filters.FilterSet):
 
     def ends_after(self, queryset, name, value):
         return queryset.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=value))
+
+
+class ProviderProjectFilterSet(django_filters.FilterSet):
+    provider = django_filters.NumberFilter(field_name="provider_id")
+    mapped = django_filters.BooleanFilter(
+        field_name="mapped_tenant", lookup_expr="isnull", exclude=True,
+        help_text="true: only projects mapped to a tenant; false: only unmapped ones.",
+    )
+
+    class Meta:
+        model = ProviderProject
+        fields = ["provider", "mapped"]

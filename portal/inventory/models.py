@@ -204,6 +204,15 @@ class ProviderProject(models.Model):
     def __str__(self) -> str:
         return self.name or self.external_id
 
+    # The provider's tenant owns the record (and decides who may map it).
+    @property
+    def tenant(self):
+        return self.provider.tenant
+
+    @property
+    def tenant_id(self) -> int:
+        return self.provider.tenant_id
+
 
 class HostInterval(models.Model):
     """A stretch of time ``[started_at, ended_at)`` during which a host ran at one size.

@@ -229,6 +229,8 @@ KIND_SPECS: dict[str, KindSpec] = {
             "retry_mode": check_one_of("standard", "adaptive"),
             # EC2 refuses other page sizes.
             "page_size": check_int_between(5, 1000),
+            # How long a power action may take to show (portal.operations.power).
+            "power_timeout": check_timeout,
         },
         required_credentials=("access_key_id", "secret_access_key"),
         optional_credentials=("session_token",),
@@ -251,6 +253,7 @@ KIND_SPECS: dict[str, KindSpec] = {
             "all_projects": check_bool,
             "page_size": check_int_between(10, 1000),
             "timeout": check_timeout,
+            "power_timeout": check_timeout,
         },
         required_credentials=(),
         optional_credentials=(

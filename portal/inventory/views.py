@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.views import View
@@ -19,8 +20,8 @@ from django.views.generic.detail import SingleObjectMixin
 from portal.audit.log import record
 from portal.inventory.checks import check_provider
 from portal.inventory.filtersets import HostFilterSet, SyncRunFilterSet
-from portal.inventory.forms import ProviderForm
-from portal.inventory.models import Host, Provider, SyncRun, SyncStatus
+from portal.inventory.forms import PROVIDER_FORMS, ProviderForm, provider_form_for
+from portal.inventory.models import Host, Provider, ProviderKind, SyncRun, SyncStatus
 from portal.inventory.tables import HostTable
 from portal.inventory.tasks import queue_sync
 from portal.tenancy.scoping import WRITE_ROLES, can_write, scope_queryset, tenants_for
@@ -30,6 +31,12 @@ from providers.base import HostState
 PAGE_SIZE = 50
 # A host that ran for years has thousands of intervals; the page shows the latest ones.
 HOST_INTERVALS_SHOWN = 100
+MANUAL_NOT_SYNCED = (
+    "Hand-registered hosts are not synced: there is nothing to connect to. Change them under "
+    "Registry, or import a CSV file."
+)
+# A hypervisor may carry hundreds of servers; the rest are one click away in the host list.
+HOST_CHILDREN_SHOWN = 25
 
 
 def paginate(request, queryset, per_page: int = PAGE_SIZE):
@@ -93,10 +100,19 @@ class HostDetailView(ScopedMixin, DetailView):
     template_name = "inventory/host_detail.html"
 
     def get_queryset(self):
-        return super().get_queryset().select_related("provider", "tenant")
+        return super().get_queryset().select_related("provider", "tenant", "parent")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        children = self.object.children.active().order_by("name", "pk")
+        # Hand-registered hosts are edited in the registry; synced ones only by their provider.
+        context["can_edit_by_hand"] = (
+            self.object.provider.kind == ProviderKind.MANUAL
+            and self.object.archived_at is None
+            and can_write(self.request.user, self.object.tenant_id, "registry")
+        )
+        context["children"] = children[:HOST_CHILDREN_SHOWN]
+        context["child_count"] = children.count()
         intervals = self.object.intervals.order_by("-started_at")
         context["intervals"] = intervals[:HOST_INTERVALS_SHOWN]
         context["interval_count"] = intervals.count()
@@ -149,12 +165,28 @@ class ProviderDetailView(ScopedMixin, DetailView):
 
 class ProviderFormMixin:
     model = Provider
-    form_class = ProviderForm
     template_name = "inventory/provider_form.html"
     audit_action = ""
 
+    def provider_kind(self) -> str:
+        return self.object.kind
+
+    def get_form_class(self):
+        kind = self.provider_kind()
+        form_class = provider_form_for(kind)
+        if form_class is None:
+            # A kind the pages cannot configure yet: its common fields only, settings kept.
+            form_class = type("CommonProviderForm", (ProviderForm,), {"kind_value": kind})
+        return form_class
+
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["kind_label"] = ProviderKind(self.provider_kind()).label
+        context["form_kinds"] = [(kind, ProviderKind(kind).label) for kind in PROVIDER_FORMS]
+        return context
 
     def form_valid(self, form):
         with transaction.atomic():
@@ -174,6 +206,13 @@ class ProviderCreateView(PortalLoginRequiredMixin, ProviderFormMixin, CreateView
         if request.user.is_authenticated and not can_add_provider(request.user):
             raise PermissionDenied("Your roles cannot add providers.")
         return super().dispatch(request, *args, **kwargs)
+
+    def provider_kind(self) -> str:
+        # The kind comes from the page's address (?kind=openstack), AWS when none is given.
+        kind = self.request.GET.get("kind") or ProviderKind.AWS
+        if kind not in PROVIDER_FORMS:
+            raise Http404("There is no form for that kind of provider.")
+        return kind
 
 
 class ProviderUpdateView(ScopedMixin, WriteRequiredMixin, ProviderFormMixin, UpdateView):
@@ -212,6 +251,9 @@ class ProviderActionView(ScopedMixin, WriteRequiredMixin, SingleObjectMixin, Vie
 class ProviderCheckView(ProviderActionView):
     def post(self, request, *args, **kwargs):
         provider = self.get_object()
+        if not provider.is_synced:
+            messages.error(request, MANUAL_NOT_SYNCED)
+            return redirect(provider)
 
         result = check_provider(provider)
 
@@ -228,6 +270,9 @@ class ProviderSyncView(ProviderActionView):
 
     def post(self, request, *args, **kwargs):
         provider = self.get_object()
+        if not provider.is_synced:
+            messages.error(request, MANUAL_NOT_SYNCED)
+            return redirect(provider)
 
         with transaction.atomic():
             run = queue_sync(provider, triggered_by=request.user.get_username())

@@ -15,6 +15,9 @@ from portal.tenancy.models import Membership, Role, Tenant
 WRITE_ROLES = {
     "providers": {Role.ADMIN, Role.OPERATOR},
     "sync": {Role.ADMIN, Role.OPERATOR},
+    "power": {Role.ADMIN, Role.OPERATOR},
+    # Hosts registered by hand or imported from a CSV file.
+    "registry": {Role.ADMIN, Role.OPERATOR},
     "tenancy": {Role.ADMIN},
 }
 

@@ -87,8 +87,8 @@ def test_every_aws_setting_is_accepted(operator, tenant):
         ({"settings": {"endpoint_url": "not a url"}}, "settings", "endpoint_url:"),
         ({"settings": {"regionz": ["eu-west-1"], "colour": "red"}}, "settings",
          "unknown key(s) 'colour', 'regionz'; aws settings accept: connect_timeout, "
-         "endpoint_url, home_region, max_attempts, page_size, read_timeout, regions, "
-         "retry_mode."),
+         "endpoint_url, home_region, max_attempts, page_size, power_timeout, read_timeout, "
+         "regions, retry_mode."),
         ({"settings": {"read_timeout": 0}}, "settings", "read_timeout: must be more than 0"),
         ({"settings": {"connect_timeout": "5"}}, "settings",
          "connect_timeout: must be a number of seconds"),

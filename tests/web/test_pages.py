@@ -316,21 +316,22 @@ def test_edit_with_new_credentials_replaces_them(client_for, admin_user, acme):
 
 def test_edit_of_another_kind_leaves_its_settings_and_credentials(client_for, admin_user,
                                                                   make_provider):
-    metal = make_provider(name="acme-metal", kind="redfish",
-                          settings={"endpoints": ["https://bmc-1.example.test"]})
-    url = reverse("inventory:provider_edit", args=[metal.pk])
+    cluster = make_provider(name="acme-k8s", kind="kubernetes",
+                            settings={"api_url": "https://k8s.example.test"})
+    url = reverse("inventory:provider_edit", args=[cluster.pk])
     client = client_for(admin_user)
 
     page = client.get(url).content.decode()
-    response = client.post(url, {"name": "acme-metal-2", "sync_interval": "600",
+    response = client.post(url, {"name": "acme-k8s-2", "sync_interval": "600",
                                  "enabled": "on"})
 
-    metal.refresh_from_db()
+    cluster.refresh_from_db()
     assert 'id="settings-elsewhere"' in page and 'name="regions"' not in page
     assert response.status_code == 302
-    assert (metal.name, metal.sync_interval) == ("acme-metal-2", 600)
-    assert metal.settings == {"endpoints": ["https://bmc-1.example.test"]}
-    assert metal.credentials["secret_access_key"] == "s3cr3t-value"
+    assert (cluster.name, cluster.sync_interval, cluster.kind) == ("acme-k8s-2", 600,
+                                                                   "kubernetes")
+    assert cluster.settings == {"api_url": "https://k8s.example.test"}
+    assert cluster.credentials["secret_access_key"] == "s3cr3t-value"
 
 
 def test_edit_cannot_move_a_provider_to_another_tenant(client_for, admin_user, acme, globex):
@@ -821,3 +822,177 @@ def test_navbar_links_every_section_and_logs_out_by_post(client_for, viewer_user
                 "/api/docs/"):
         assert f'href="{url}"' in html, url
     assert f'<form method="post" action="{reverse("web:logout")}"' in html
+
+
+# --- OpenStack and Redfish provider forms ----------------------------------------------------
+
+def test_add_page_offers_one_form_per_kind(client_for, admin_user, acme):
+    client = client_for(admin_user)
+
+    openstack = client.get(reverse("inventory:provider_create") + "?kind=openstack")
+    redfish = client.get(reverse("inventory:provider_create") + "?kind=redfish")
+    unknown = client.get(reverse("inventory:provider_create") + "?kind=mainframe")
+
+    assert 'name="auth_url"' in openstack.content.decode()
+    assert 'name="application_credential_secret"' in openstack.content.decode()
+    assert 'name="bmcs"' in redfish.content.decode()
+    assert 'name="auth_url"' not in redfish.content.decode()
+    assert unknown.status_code == 404
+
+
+def test_writer_adds_an_openstack_provider(client_for, operator_user, acme):
+    data = {
+        "tenant": acme.tenant.pk, "name": "acme-cloud", "enabled": "on", "sync_interval": "600",
+        "auth_url": "https://keystone.example.test/v3", "regions": "RegionOne, RegionTwo",
+        "project_name": "admin", "project_domain_name": "Default",
+        "user_domain_name": "Default", "interface": "public", "services": ["compute"],
+        "all_projects": "on", "verify": "on", "username": "portal", "password": "os-s3cret",
+        # Ignored: the kind comes from the page, not from what is posted.
+        "kind": "aws",
+    }
+
+    response = client_for(operator_user).post(
+        reverse("inventory:provider_create") + "?kind=openstack", data
+    )
+
+    provider = Provider.objects.get(name="acme-cloud")
+    assert response.status_code == 302
+    assert provider.kind == "openstack"
+    assert provider.settings == {
+        "auth_url": "https://keystone.example.test/v3", "regions": ["RegionOne", "RegionTwo"],
+        "project_name": "admin", "project_domain_name": "Default",
+        "user_domain_name": "Default", "interface": "public", "services": ["compute"],
+        "all_projects": True, "verify": True, "auth_type": "password",
+    }
+    assert provider.credentials == {"username": "portal", "password": "os-s3cret"}
+    assert "os-s3cret" not in json.dumps(AuditEvent.objects.get(action="provider.create").changes)
+
+
+def test_openstack_form_wants_one_complete_login(client_for, admin_user, acme):
+    data = {
+        "tenant": acme.tenant.pk, "name": "acme-cloud", "sync_interval": "600",
+        "auth_url": "https://keystone.example.test/v3", "interface": "public",
+        "services": ["compute", "baremetal"], "username": "portal",
+    }
+
+    response = client_for(admin_user).post(
+        reverse("inventory:provider_create") + "?kind=openstack", data
+    )
+
+    assert response.status_code == 200
+    assert "Give either a user name and password or an application credential" in (
+        response.content.decode()
+    )
+    assert not Provider.objects.filter(name="acme-cloud").exists()
+
+
+def test_writer_adds_a_redfish_provider_with_one_bmc_per_line(client_for, admin_user, acme):
+    data = {
+        "tenant": acme.tenant.pk, "name": "acme-rack", "enabled": "on", "sync_interval": "900",
+        "bmcs": "rack1-u01 https://10.0.0.11\n\n  rack1-u02   https://10.0.0.12  \n",
+        "power_timeout": "60", "username": "root", "password": "calvin-s3cret",
+    }
+
+    response = client_for(admin_user).post(
+        reverse("inventory:provider_create") + "?kind=redfish", data
+    )
+
+    provider = Provider.objects.get(name="acme-rack")
+    assert response.status_code == 302
+    assert provider.settings == {
+        "bmcs": [
+            {"name": "rack1-u01", "url": "https://10.0.0.11", "verify": False},
+            {"name": "rack1-u02", "url": "https://10.0.0.12", "verify": False},
+        ],
+        "power_timeout": 60,
+    }
+    assert provider.credentials == {"username": "root", "password": "calvin-s3cret"}
+
+    page = client_for(admin_user).get(reverse("inventory:provider_edit", args=[provider.pk]))
+    assert page.context["form"]["bmcs"].value() == (
+        "rack1-u01 https://10.0.0.11\nrack1-u02 https://10.0.0.12"
+    )
+    assert "calvin-s3cret" not in page.content.decode()
+
+
+@pytest.mark.parametrize(("bmcs", "message"), [
+    ("rack1-u01", "Line 1: write a name and a URL separated by a space"),
+    ("rack1-u01 ftp://10.0.0.11", "BMC 1: url &#x27;ftp://10.0.0.11&#x27; is not an http"),
+    ("a https://10.0.0.1\na https://10.0.0.2", "BMC 2: the name &#x27;a&#x27; is used twice"),
+    ("   \n", "This field is required."),
+])
+def test_redfish_form_explains_a_bad_bmc_list(client_for, admin_user, acme, bmcs, message):
+    data = {"tenant": acme.tenant.pk, "name": "acme-rack", "sync_interval": "900",
+            "bmcs": bmcs, "username": "root", "password": "pw"}
+
+    response = client_for(admin_user).post(
+        reverse("inventory:provider_create") + "?kind=redfish", data
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Provider.objects.filter(name="acme-rack").exists()
+
+
+def test_redfish_edit_keeps_per_bmc_logins_set_through_the_api(client_for, admin_user,
+                                                                make_provider):
+    rack = make_provider(
+        name="acme-rack", kind="redfish",
+        settings={"bmcs": [{"name": "u01", "url": "https://10.0.0.11", "verify": True}]},
+        credentials={"username": "root", "password": "old",
+                     "bmcs": {"u01": {"password": "special"}}},
+    )
+    data = {"tenant": rack.tenant_id, "name": "acme-rack", "sync_interval": "900",
+            "bmcs": "u01 https://10.0.0.11", "verify": "on",
+            "username": "admin", "password": "new"}
+
+    response = client_for(admin_user).post(
+        reverse("inventory:provider_edit", args=[rack.pk]), data
+    )
+
+    rack.refresh_from_db()
+    assert response.status_code == 302
+    assert rack.credentials == {"username": "admin", "password": "new",
+                                "bmcs": {"u01": {"password": "special"}}}
+
+
+def test_host_page_shows_hardware_what_runs_on_it_and_where_it_runs(client_for, viewer_user,
+                                                                      make_provider):
+    cloud = make_provider(name="acme-cloud", kind="openstack", credentials={})
+    machine = make_host(cloud, "compute-1", kind="bare_metal", serial="CZ2041XYZ",
+                        manufacturer="HPE", model="ProLiant DL380", bios_version="U30",
+                        mac_addresses=["aa:bb:cc:00:11:22"], threads=64, cores=32,
+                        location="Paris DC2 rack 7")
+    guests = [make_host(cloud, f"vm-{n}", parent=machine, provider_status="ACTIVE")
+              for n in range(2)]
+    client = client_for(viewer_user)
+
+    machine_page = client.get(reverse("inventory:host_detail", args=[machine.pk]))
+    guest_page = client.get(reverse("inventory:host_detail", args=[guests[0].pk]))
+
+    html = machine_page.content.decode()
+    assert "ProLiant DL380" in html and "CZ2041XYZ" in html and "aa:bb:cc:00:11:22" in html
+    assert "Paris DC2 rack 7" in html and "32 / 64" in html
+    children = re.search(r'id="children">(.*?)</ul>', html, re.S).group(1)
+    assert "vm-0" in children and "vm-1" in children
+    guest = guest_page.content.decode()
+    assert re.search(r'id="parent">\s*<a href="[^"]+">compute-1</a>', guest)
+    assert "provider says “ACTIVE”" in guest
+
+
+def test_hand_registered_host_page_links_to_its_edit_form_for_writers_only(
+        client_for, operator_user, viewer_user, acme, make_provider):
+    manual = make_provider(name="by-hand", kind="manual", credentials={})
+    host = make_host(manual, "rack-7-u12", kind="bare_metal", serial="SN-7-12")
+    synced = Host.objects.filter(provider=acme.provider).first()
+    url = reverse("inventory:host_detail", args=[host.pk])
+
+    as_operator = client_for(operator_user).get(url).content.decode()
+    as_viewer = client_for(viewer_user).get(url).content.decode()
+    synced_page = client_for(operator_user).get(
+        reverse("inventory:host_detail", args=[synced.pk])
+    ).content.decode()
+
+    assert reverse("registry:host_edit", args=[host.pk]) in as_operator
+    assert 'id="edit-by-hand"' not in as_viewer
+    assert 'id="edit-by-hand"' not in synced_page

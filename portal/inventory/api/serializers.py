@@ -8,7 +8,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.inventory import provider_settings
-from portal.inventory.models import Host, HostInterval, Provider, ProviderKind, SyncRun
+from portal.inventory.models import (
+    Host,
+    HostInterval,
+    Provider,
+    ProviderKind,
+    ProviderProject,
+    SyncRun,
+)
 from portal.tenancy.models import Tenant
 from portal.tenancy.scoping import WRITE_ROLES, can_write, scope_queryset, tenants_for
 
@@ -244,18 +251,32 @@ class HostIntervalListSerializer(HostIntervalSerializer):
         read_only_fields = fields
 
 
+class HostBriefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:host-detail")
+
+    class Meta:
+        model = Host
+        fields = ["id", "url", "name", "external_id", "kind", "state"]
+        read_only_fields = fields
+
+
 class HostSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:host-detail")
     provider = ProviderBriefSerializer(read_only=True)
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = HostBriefSerializer(
+        read_only=True, allow_null=True,
+        help_text="The machine this host runs on (a server's hypervisor), when known.",
+    )
 
     class Meta:
         model = Host
         fields = [
-            "id", "url", "name", "external_id", "provider", "tenant", "kind", "state", "region",
-            "zone", "scope", "instance_type", "sockets", "cores", "vcpus", "memory_mib", "os",
-            "system_uuid", "addresses", "tags", "launched_at", "first_seen", "last_seen",
-            "archived_at",
+            "id", "url", "name", "external_id", "provider", "tenant", "kind", "state",
+            "provider_status", "region", "zone", "scope", "instance_type", "sockets", "cores",
+            "threads", "vcpus", "memory_mib", "os", "system_uuid", "serial", "manufacturer",
+            "model", "bios_version", "mac_addresses", "location", "addresses", "tags",
+            "project", "parent", "launched_at", "first_seen", "last_seen", "archived_at",
         ]
         read_only_fields = fields
 
@@ -266,18 +287,49 @@ class HostDetailSerializer(HostSerializer):
     # Enough to see recent resizes and restarts; older history belongs to billing reports.
     INTERVAL_LIMIT = 50
 
+    CHILD_LIMIT = 200
+
     intervals = serializers.SerializerMethodField(
         help_text=f"The latest {INTERVAL_LIMIT} metering intervals, newest first."
     )
+    children = serializers.SerializerMethodField(
+        help_text=f"Active hosts running on this one (up to {CHILD_LIMIT}; filter the host "
+        "list by `parent` for all of them)."
+    )
 
     class Meta(HostSerializer.Meta):
-        fields = [*HostSerializer.Meta.fields, "intervals"]
+        fields = [*HostSerializer.Meta.fields, "children", "intervals"]
         read_only_fields = fields
+
+    @extend_schema_field(HostBriefSerializer(many=True))
+    def get_children(self, host):
+        children = host.children.active().order_by("name", "pk")[: self.CHILD_LIMIT]
+        return HostBriefSerializer(children, many=True, context=self.context).data
 
     @extend_schema_field(HostIntervalSerializer(many=True))
     def get_intervals(self, host):
         intervals = host.intervals.order_by("-started_at", "-pk")[: self.INTERVAL_LIMIT]
         return HostIntervalSerializer(intervals, many=True).data
+
+
+class ProviderProjectSerializer(serializers.ModelSerializer):
+    """A provider-side project; only ``mapped_tenant`` can be changed."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:providerproject-detail")
+    provider = ProviderBriefSerializer(read_only=True)
+    mapped_tenant = TenantField(
+        allow_null=True, required=False,
+        help_text="The portal tenant this project's hosts are charged to (slug), or null.",
+    )
+    host_count = serializers.IntegerField(read_only=True, help_text="Active hosts in it.")
+
+    class Meta:
+        model = ProviderProject
+        fields = [
+            "id", "url", "provider", "external_id", "name", "domain", "description", "enabled",
+            "mapped_tenant", "host_count", "first_seen", "last_seen",
+        ]
+        read_only_fields = [name for name in fields if name != "mapped_tenant"]
 
 
 class SyncRunSerializer(serializers.ModelSerializer):

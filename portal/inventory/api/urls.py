@@ -9,5 +9,6 @@ router.register("providers", views.ProviderViewSet, basename="provider")
 router.register("hosts", views.HostViewSet, basename="host")
 router.register("host-intervals", views.HostIntervalViewSet, basename="hostinterval")
 router.register("sync-runs", views.SyncRunViewSet, basename="syncrun")
+router.register("provider-projects", views.ProviderProjectViewSet, basename="providerproject")
 
 urlpatterns = router.urls

@@ -8,6 +8,8 @@ row's tenant (403 otherwise, see ``portal.api.permissions``).
 import copy
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -16,7 +18,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
@@ -30,6 +32,7 @@ from portal.inventory.api.serializers import (
     HostIntervalListSerializer,
     HostSerializer,
     ProviderCheckSerializer,
+    ProviderProjectSerializer,
     ProviderSerializer,
     SyncRunSerializer,
 )
@@ -38,15 +41,21 @@ from portal.inventory.filtersets import (
     HostFilterSet,
     HostIntervalFilterSet,
     ProviderFilterSet,
+    ProviderProjectFilterSet,
     SyncRunFilterSet,
 )
-from portal.inventory.models import Host, HostInterval, Provider, SyncRun
+from portal.inventory.models import Host, HostInterval, Provider, ProviderProject, SyncRun
 from portal.inventory.tasks import queue_sync
 from portal.tenancy.scoping import scope_queryset
 
 # Provider fields an audit event records by value. Credentials are never among them: an event
 # only says that they were set or changed.
 AUDITED_FIELDS = ("name", "kind", "settings", "enabled", "sync_interval")
+
+MANUAL_NOT_SYNCED = (
+    "Hand-registered hosts are not synced: change them under /api/manual-hosts/ or import a "
+    "CSV file at /api/manual-hosts/import/."
+)
 
 
 def _audit_snapshot(provider: Provider) -> dict:
@@ -155,7 +164,10 @@ class ProviderViewSet(viewsets.ModelViewSet):
             "`skipped`. Needs the admin or operator role."
         ),
         request=None,
-        responses={202: OpenApiResponse(SyncRunSerializer, description="The queued run.")},
+        responses={
+            202: OpenApiResponse(SyncRunSerializer, description="The queued run."),
+            409: OpenApiResponse(description="The provider holds hand-registered hosts."),
+        },
         parameters=[
             OpenApiParameter(
                 "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[202],
@@ -166,6 +178,8 @@ class ProviderViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="sync", url_name="sync")
     def sync_now(self, request, pk=None):
         provider = self.get_object()
+        if not provider.is_synced:
+            return Response({"detail": MANUAL_NOT_SYNCED}, status=status.HTTP_409_CONFLICT)
 
         run = queue_sync(provider, triggered_by=request.user.get_username())
         record("provider.sync", provider, request=request, changes={"sync_run": run.pk})
@@ -197,7 +211,9 @@ class HostViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ["name", "pk"]
 
     def get_queryset(self):
-        hosts = scope_queryset(Host, self.request.user).select_related("provider", "tenant")
+        hosts = scope_queryset(Host, self.request.user).select_related(
+            "provider", "tenant", "parent"
+        )
         # Archived hosts are history: lists leave them out unless asked, while a detail
         # page still opens so old links keep working.
         if self.action == "list" and not self.request.query_params.get("archived"):
@@ -206,6 +222,53 @@ class HostViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         return HostDetailSerializer if self.action == "retrieve" else HostSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Projects and accounts your providers hold hosts for",
+        description=(
+            "Recorded by syncs (OpenStack projects, for example). Map one to a portal tenant "
+            "with PATCH `{\"mapped_tenant\": \"<slug>\"}` so billing charges its hosts there."
+        ),
+    ),
+    retrieve=extend_schema(summary="One provider project"),
+    partial_update=extend_schema(
+        summary="Map a project to a tenant",
+        description="Needs a role that may change the provider (admin or operator of its "
+        "tenant), and membership of the tenant named.",
+    ),
+)
+class ProviderProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                             mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    serializer_class = ProviderProjectSerializer
+    permission_classes = [IsAuthenticated, TenantWritePermission]
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = ProviderProjectFilterSet
+    ordering_fields = ["name", "external_id", "last_seen"]
+    ordering = ["name", "pk"]
+    write_area = "providers"
+    # Only mapping changes; PUT would pretend the rest is writable too.
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        hosts = Host.objects.active().filter(
+            provider_id=OuterRef("provider_id"), project=OuterRef("external_id")
+        ).values("provider_id").annotate(count=Count("pk")).values("count")
+        return (
+            scope_queryset(ProviderProject, self.request.user)
+            .select_related("provider__tenant", "mapped_tenant")
+            .annotate(host_count=Coalesce(Subquery(hosts), 0))
+        )
+
+    def perform_update(self, serializer):
+        before = serializer.instance.mapped_tenant
+        project = serializer.save()
+        record("project.map", project.provider, request=self.request, changes={
+            "project": project.external_id,
+            "mapped_tenant": [getattr(before, "slug", None),
+                              getattr(project.mapped_tenant, "slug", None)],
+        })
 
 
 @extend_schema_view(

@@ -96,7 +96,7 @@ def alert_colour(level_tag) -> str:
 def bootstrap(field) -> str:
     """Render a bound field's widget with Bootstrap's classes, marked invalid on errors."""
     widget = field.field.widget
-    if isinstance(widget, forms.CheckboxInput):
+    if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
         css = "form-check-input"
     elif isinstance(widget, forms.Select):
         css = "form-select"
