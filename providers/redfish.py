@@ -11,7 +11,8 @@ Settings (``Provider.settings``):
                      ca_cert  PEM certificate(s) of the CA that signed the BMC's certificate,
                               trusted for this BMC instead of the system's CA bundle
     timeout        seconds to wait for a connection and for each answer (10)
-    power_timeout  seconds ``wait_for_power`` gives a power change to show (120)
+    power_timeout  seconds a power request may take to show before it times out (the
+                   portal's PORTAL_POWER_TIMEOUT when unset; the portal does the polling)
 
 Credentials: ``username`` and ``password`` for every BMC, and ``bmcs``, a map of BMC name to
 {"username", "password"} overriding either for that BMC. A BMC with no login at all is read
@@ -31,7 +32,7 @@ the rack position of the system's chassis when the BMC gives one (else the BMC's
 none does. Power actions map to reset types: on → On (else ForceOn), off → GracefulShutdown,
 force_off → ForceOff, restart → GracefulRestart (else ForceRestart), chosen among the values
 the system allows. Asking a system to go where it already is (on when on, off when off) sends
-nothing, as many BMCs refuse such a request. ``wait_for_power`` polls until the change shows.
+nothing, as many BMCs refuse such a request.
 """
 
 import json
@@ -41,7 +42,6 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -74,7 +74,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULTS = {"timeout": 10, "power_timeout": 120}
+DEFAULTS = {"timeout": 10}
 
 # sushy tries a request that could not connect or timed out this many times, and repeats a
 # GET answered with a server error as often, RETRY_DELAY seconds apart. Its defaults (ten
@@ -102,13 +102,6 @@ RESET_TYPES = {
     PowerAction.OFF: (ResetType.GRACEFUL_SHUTDOWN,),
     PowerAction.FORCE_OFF: (ResetType.FORCE_OFF,),
     PowerAction.RESTART: (ResetType.GRACEFUL_RESTART, ResetType.FORCE_RESTART),
-}
-# Where each action settles: what a caller of wait_for_power waits for.
-SETTLED_STATES = {
-    PowerAction.ON: frozenset({HostState.RUNNING}),
-    PowerAction.OFF: frozenset({HostState.STOPPED}),
-    PowerAction.FORCE_OFF: frozenset({HostState.STOPPED}),
-    PowerAction.RESTART: frozenset({HostState.RUNNING}),
 }
 # The power state in which an action has nothing left to do.
 ALREADY = {PowerAction.ON: "On", PowerAction.OFF: "Off", PowerAction.FORCE_OFF: "Off"}
@@ -279,37 +272,6 @@ def choose_reset(action: str, allowed: Collection[ResetType], where: str) -> Res
     offered = ", ".join(sorted(reset.value for reset in allowed)) or "nothing"
     hint = " Use force_off to cut the power instead." if action == PowerAction.OFF else ""
     raise ProviderError(f"{where} does not offer {wanted} (it allows {offered}).{hint}")
-
-
-def wait_for_power(driver: Driver, external_id: str, expected_states: Iterable[str],
-                   deadline_seconds: float, interval: float = 2.0, *,
-                   clock: Callable[[], float] = time.monotonic,
-                   sleep: Callable[[float], None] = time.sleep) -> str:
-    """Poll ``driver.power_state`` until it is one of ``expected_states`` or time runs out.
-
-    Returns the last state read, so the caller tells success from a timeout by comparing.
-    A read that fails is tried again until the deadline (a BMC busy with a reset may drop a
-    request), except a rejected login, which no waiting mends.
-    """
-    expected = frozenset(expected_states)
-    deadline = clock() + deadline_seconds
-    while True:
-        try:
-            state, failure = driver.power_state(external_id), None
-        except ProviderAuthError:
-            raise
-        except ProviderError as exc:
-            state, failure = None, exc
-            logger.debug("power state of %s unreadable for now: %s", external_id, exc)
-        if state in expected:
-            return state
-
-        remaining = deadline - clock()
-        if remaining <= 0:
-            if failure is not None:
-                raise failure
-            return state
-        sleep(min(interval, remaining))
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -723,10 +685,3 @@ class RedfishDriver(Driver):
         _, system = self.system(external_id)
         word = (system.json or {}).get("PowerState")
         return STATES.get(word, HostState.UNKNOWN) if isinstance(word, str) else HostState.UNKNOWN
-
-    def wait_for_power(self, external_id: str, expected_states: Iterable[str],
-                       deadline_seconds: float | None = None, interval: float = 2.0) -> str:
-        """``wait_for_power`` for this driver; the deadline defaults to ``power_timeout``."""
-        if deadline_seconds is None:
-            deadline_seconds = float(self.option("power_timeout"))
-        return wait_for_power(self, external_id, expected_states, deadline_seconds, interval)

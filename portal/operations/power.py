@@ -5,7 +5,9 @@ event, and queues ``power_task``. The task's body, ``run_power_request``, hands 
 the provider's driver and then reads the host's state back every
 ``PORTAL_POWER_POLL_INTERVAL`` seconds until it is the expected one (confirmed) or the deadline
 passes (timed out). The deadline is the provider's ``power_timeout`` setting when it has one,
-else ``PORTAL_POWER_TIMEOUT``.
+else ``PORTAL_POWER_TIMEOUT``. A read that fails is tried again at the next poll (a BMC busy
+with a reset, or a throttled API, may drop a request), except a rejected login, which fails
+the request at once: no waiting mends it.
 
 Nothing here writes a host's state: a confirmed request queues a sync of the host's provider,
 and the sync engine updates the host and opens or closes its metering intervals as it does for
@@ -44,7 +46,7 @@ from portal.operations.models import (
     PowerStatus,
 )
 from providers import get_driver_class
-from providers.base import Driver, HostState, PowerAction, ProviderError
+from providers.base import Driver, HostState, PowerAction, ProviderAuthError, ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +261,17 @@ def _confirm(power_request: PowerRequest, provider: Provider) -> PowerRequest:
     return power_request
 
 
+def _deadline_message(power_request: PowerRequest, read_error: str) -> str:
+    """Why a request timed out: the last state seen, or the read that failed last."""
+    asked = (f"{power_request.deadline_seconds} s after the provider accepted "
+             f"“{power_request.get_action_display()}”")
+    later = "it may get there later, and the next sync will show it."
+    if read_error:
+        return (f"The host was not seen {power_request.expected_state} {asked}; {later} "
+                f"The last read of its state failed: {read_error}")
+    return f"The host was still {power_request.observed_state} {asked}; {later}"
+
+
 def _follow(power_request: PowerRequest, driver: Driver, credentials: dict,
             sleep: Callable[[float], None], clock: Callable[[], float]) -> PowerRequest:
     """Poll the host's state until it is the expected one or the deadline passes."""
@@ -266,32 +279,44 @@ def _follow(power_request: PowerRequest, driver: Driver, credentials: dict,
     expected = power_request.expected_state
     deadline = clock() + power_request.deadline_seconds
     interval = float(settings.PORTAL_POWER_POLL_INTERVAL)
+    # The redacted message of the last read, when it failed; "" after a good read.
+    read_error = ""
 
     while True:
         try:
             state = driver.power_state(host.external_id)
-        except ProviderError as exc:
+        except ProviderAuthError as exc:
             return _close(power_request, PowerStatus.FAILED, (
                 "The provider accepted the request, but reading the host's state failed: "
                 + redact(str(exc), credentials)
             ))
-        if not _note_state(power_request, state):
-            logger.info("power request #%s was closed while being followed", power_request.pk)
-            power_request.refresh_from_db()
-            return power_request
+        except ProviderError as exc:
+            # One warning per run of failures: a BMC down for the whole wait would log one
+            # line a poll otherwise.
+            log = logger.debug if read_error else logger.warning
+            read_error = redact(str(exc), credentials)
+            log("power request #%s: reading host %s failed, trying again: %s",
+                power_request.pk, host.pk, read_error)
+        else:
+            read_error = ""
+            if not _note_state(power_request, state):
+                logger.info("power request #%s was closed while being followed",
+                            power_request.pk)
+                power_request.refresh_from_db()
+                return power_request
 
-        if state == expected:
-            return _confirm(power_request, host.provider)
-        if state == HostState.TERMINATED:
-            return _close(power_request, PowerStatus.FAILED,
-                          "The host was terminated; it cannot be powered any more.")
+            if state == expected:
+                return _confirm(power_request, host.provider)
+            if state == HostState.TERMINATED:
+                return _close(power_request, PowerStatus.FAILED,
+                              "The host was terminated; it cannot be powered any more.")
+
         remaining = deadline - clock()
         if remaining <= 0:
-            return _close(power_request, PowerStatus.TIMED_OUT, (
-                f"The host was still {state} {power_request.deadline_seconds} s after the "
-                f"provider accepted “{power_request.get_action_display()}”; it may get there "
-                "later, and the next sync will show it."
-            ))
+            # Timed out even when the last read failed: the provider accepted the action, so
+            # it may well have happened; "failed" would say it did not, which nobody knows.
+            return _close(power_request, PowerStatus.TIMED_OUT,
+                          _deadline_message(power_request, read_error))
         sleep(min(interval, remaining))
 
 

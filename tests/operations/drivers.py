@@ -35,6 +35,10 @@ class FakeCloud:
     # Formatted with the credentials, so a test can check they are redacted.
     power_error: str = ""
     state_error: str = ""
+    # How many reads fail with state_error before the cloud answers again (None: all of them),
+    # and the error they fail with.
+    failing_reads: int | None = None
+    state_error_class: type[ProviderError] = ProviderError
     calls: list[tuple[str, str]] = field(default_factory=list)
     reads: int = 0
     _pending: dict[str, list] = field(default_factory=dict)
@@ -69,8 +73,10 @@ class PowerStubDriver(Driver):
 
     def power_state(self, external_id: str) -> str:
         ESTATE.reads += 1
-        if ESTATE.state_error:
-            raise ProviderError(ESTATE.state_error.format(**self.credentials))
+        if ESTATE.state_error and ESTATE.failing_reads != 0:
+            if ESTATE.failing_reads is not None:
+                ESTATE.failing_reads -= 1
+            raise ESTATE.state_error_class(ESTATE.state_error.format(**self.credentials))
 
         pending = ESTATE._pending.get(external_id)
         if pending:

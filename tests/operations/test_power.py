@@ -19,6 +19,7 @@ from portal.operations import power as service
 from portal.operations.models import PowerRequest
 from portal.operations.power import PowerRequestRefused, request_power, run_power_request
 from portal.operations.tasks import power_task
+from providers.base import ProviderAuthError
 from tests.factories import make_host
 from tests.operations.conftest import CREDENTIALS
 
@@ -232,8 +233,25 @@ def test_a_provider_error_fails_the_request_without_its_secrets(power, clock):
     assert power.cloud.reads == 0
 
 
-def test_an_error_reading_the_state_fails_the_request_and_says_it_was_sent(power, clock):
+def test_reads_that_fail_for_a_while_are_read_through_to_confirmation(power, clock, settings):
+    # A BMC busy with the reset it was just asked for may drop a read or two.
+    settings.PORTAL_POWER_POLL_INTERVAL = 2
     power.cloud.state_error = "EC2 did not answer within 20 s."
+    power.cloud.failing_reads = 2
+    power.cloud.reads_to_settle = 1
+    power_request = ask(power)
+
+    done = run_power_request(power_request.pk, sleep=clock.sleep, clock=clock)
+
+    assert (done.status, done.observed_state, done.message) == ("confirmed", "stopped", "")
+    assert power.cloud.reads == 3
+    assert clock.sleeps == [2, 2]
+    assert done.sync_run is not None
+
+
+def test_a_rejected_login_while_reading_fails_the_request_at_once(power, clock):
+    power.cloud.state_error = "EC2 rejected the access key {access_key_id}."
+    power.cloud.state_error_class = ProviderAuthError
     power_request = ask(power)
 
     done = run_power_request(power_request.pk, sleep=clock.sleep, clock=clock)
@@ -241,8 +259,37 @@ def test_an_error_reading_the_state_fails_the_request_and_says_it_was_sent(power
     assert done.status == "failed"
     assert done.message == (
         "The provider accepted the request, but reading the host's state failed: "
-        "EC2 did not answer within 20 s."
+        "EC2 rejected the access key [redacted]."
     )
+    assert power.cloud.reads == 1
+    assert clock.sleeps == []
+    assert not SyncRun.objects.exists()
+
+
+def test_reads_that_keep_failing_time_out_at_the_deadline_with_the_last_error(
+    power, clock, settings, caplog
+):
+    settings.PORTAL_POWER_POLL_INTERVAL = 2
+    power.provider.settings = {"regions": ["eu-west-1"], "power_timeout": 30}
+    power.provider.save()
+    power.cloud.state_error = "EC2 did not answer key {access_key_id} within 20 s."
+    power_request = ask(power)
+
+    done = run_power_request(power_request.pk, sleep=clock.sleep, clock=clock)
+
+    assert done.status == "timed_out"
+    assert done.message == (
+        "The host was not seen stopped 30 s after the provider accepted “Shut down”; it may "
+        "get there later, and the next sync will show it. The last read of its state failed: "
+        "EC2 did not answer key [redacted] within 20 s."
+    )
+    assert CREDENTIALS["access_key_id"] not in done.message + caplog.text
+    assert sum(clock.sleeps) == 30
+    assert power.cloud.reads == 16
+    # One warning for the whole run of failures, not one a poll.
+    retries = [record.levelname for record in caplog.records if "trying again" in record.msg]
+    assert retries.count("WARNING") == 1
+    assert not SyncRun.objects.exists()
 
 
 def test_a_driver_that_cannot_power_fails_the_request_with_its_words(power, clock,

@@ -31,7 +31,6 @@ from providers.base import (
     ScopePlan,
 )
 from providers.redfish import (
-    SETTLED_STATES,
     NoAuth,
     RedfishDriver,
     choose_reset,
@@ -39,7 +38,6 @@ from providers.redfish import (
     location_of,
     normalise_mac,
     root_url,
-    wait_for_power,
 )
 from tests.fixtures.redfish import BMC_PASSWORD, BMC_USER, EMULATOR_SYSTEMS, LOCKED_SYSTEMS
 
@@ -52,6 +50,16 @@ POLL_SECONDS, POWER_DEADLINE = 0.2, 20.0
 def driver(*bmcs, credentials=None, **settings):
     bmcs_setting = [{"name": name, "url": url} for name, url in bmcs]
     return RedfishDriver({"bmcs": bmcs_setting, **settings}, credentials or {})
+
+
+def settled_state(subject, external_id, wanted, deadline=POWER_DEADLINE):
+    """Read a system's power state until it is ``wanted`` or the deadline passes; the last."""
+    give_up_at = time.monotonic() + deadline
+    while True:
+        state = subject.power_state(external_id)
+        if state == wanted or time.monotonic() >= give_up_at:
+            return state
+        time.sleep(POLL_SECONDS)
 
 
 def discover(subject):
@@ -289,73 +297,26 @@ def test_power_actions_land_on_the_emulator(redfish_emulator):
     actions = {"power-on": PowerAction.ON, "power-off": PowerAction.OFF,
                "power-force-off": PowerAction.FORCE_OFF,
                "power-restart": PowerAction.RESTART}
+    settles_at = {"power-on": HostState.RUNNING, "power-off": HostState.STOPPED,
+                  "power-force-off": HostState.STOPPED, "power-restart": HostState.RUNNING}
 
     for name, action in actions.items():
         subject.power(ids[name], action)
     # The fake driver turns a restarting system off at once and back on later.
     restarting = subject.power_state(ids["power-restart"])
-    # Each change lands after its own random delay: wait for all four side by side.
+    # Each change lands after its own random delay: poll all four side by side, each with a
+    # driver of its own.
     with ThreadPoolExecutor(max_workers=4) as pool:
-        waits = {
-            name: pool.submit(RedfishDriver(subject.settings, {}).wait_for_power, ids[name],
-                              SETTLED_STATES[action], POWER_DEADLINE, POLL_SECONDS)
-            for name, action in actions.items()
+        polls = {
+            name: pool.submit(settled_state, RedfishDriver(subject.settings, {}), ids[name],
+                              settles_at[name])
+            for name in actions
         }
-        settled = {name: wait.result() for name, wait in waits.items()}
+        settled = {name: poll.result() for name, poll in polls.items()}
 
     assert restarting == HostState.STOPPED
-    assert settled == {"power-on": "running", "power-off": "stopped",
-                       "power-force-off": "stopped", "power-restart": "running"}
+    assert settled == settles_at
     assert subject.power_state(ids["power-on"]) == HostState.RUNNING
-
-
-def test_wait_for_power_gives_up_at_the_deadline_with_the_last_state(redfish_emulator):
-    subject = driver(("rack-a", redfish_emulator.url))
-    steady = f"rack-a/{by_name(EMULATOR_SYSTEMS, 'steady-on')['uuid']}"
-    started = time.monotonic()
-
-    final = subject.wait_for_power(steady, {HostState.STOPPED}, 0.6, 0.2)
-
-    assert final == HostState.RUNNING
-    assert 0.6 <= time.monotonic() - started < 5
-
-
-class ScriptedPower:
-    """A driver stand-in whose power_state plays back a script of states and errors."""
-
-    def __init__(self, *script):
-        self.script = list(script)
-
-    def power_state(self, external_id):
-        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        if isinstance(step, Exception):
-            raise step
-        return step
-
-
-class FakeClock:
-    def __init__(self):
-        self.now, self.sleeps = 0.0, []
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def test_wait_for_power_reads_through_passing_failures_but_not_past_the_deadline():
-    clock, later = FakeClock(), FakeClock()
-    busy = ProviderError("BMC b at https://b did not answer within 10 s (2 attempt(s)).")
-
-    final = wait_for_power(ScriptedPower(busy, "pending", "running"), "b/1", {"running"}, 10,
-                           2, clock=lambda: clock.now, sleep=clock.sleep)
-    with pytest.raises(ProviderError) as still_busy:
-        wait_for_power(ScriptedPower(busy), "b/1", {"running"}, 5, 2,
-                       clock=lambda: later.now, sleep=later.sleep)
-    with pytest.raises(ProviderAuthError):
-        wait_for_power(ScriptedPower(ProviderAuthError("rejected")), "b/1", {"running"}, 60, 2)
-
-    assert (final, clock.sleeps) == ("running", [2, 2])
-    assert still_busy.value is busy and later.sleeps == [2, 2, 1]
 
 
 def test_restart_falls_back_to_force_restart_and_off_when_off_sends_nothing(redfish_static):
