@@ -841,7 +841,7 @@ class OpenStackDriver(Driver):
             if listed is None:
                 raise ProviderError(
                     f"Nova in {region} refuses to list hypervisors to these credentials (it "
-                    f"needs the admin role), so the state of {plain} cannot be read."
+                    f"needs the admin role), so the state of hypervisor {plain} cannot be read."
                 )
             for record in listed:
                 if record.external_id == external_id.strip():
