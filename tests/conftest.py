@@ -11,12 +11,13 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
 pytest_plugins = [
     "tests.fixtures.ironic", "tests.fixtures.moto", "tests.fixtures.openstack",
     "tests.fixtures.redfish",
 ]
 
-CHROMIUM = "/usr/bin/chromium"
 _deselected_reasons: list[str] = []
 
 
@@ -131,3 +132,15 @@ def make_provider(tenant):
         return provider
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # Playwright cannot download its own browser here; Debian's Chromium serves.
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
+            "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}

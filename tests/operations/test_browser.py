@@ -3,9 +3,7 @@
 Screenshots land in test-results/web/ beside the other browser tests'.
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -13,35 +11,9 @@ from playwright.sync_api import expect
 from portal.inventory.models import Host
 from portal.inventory.sync import sync_provider
 from portal.operations.models import PowerRequest
-
-# Playwright's sync API runs an event loop in this thread, and Django refuses database calls
-# from a thread with a running loop; the test's own ORM calls are plain synchronous ones.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from tests.browser import shoot
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "web"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    # Playwright cannot download its own browser here; Debian's Chromium serves.
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium",
-            "headless": True, "args": CHROMIUM_ARGS}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
-
-
-def shoot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture
