@@ -311,7 +311,8 @@ class RedfishProviderForm(ProviderForm):
     )
     power_timeout = forms.IntegerField(
         required=False, min_value=5, max_value=600, label="Power action deadline",
-        help_text="Seconds to wait for a BMC to confirm a power change (default 120).",
+        help_text="Seconds to wait for a BMC to confirm a power change (default: the "
+        "portal's PORTAL_POWER_TIMEOUT, 180 s).",
     )
     username = _secret("BMC user name")
     password = _secret("BMC password", help_text="Used for every BMC. Per-BMC logins can be "
