@@ -15,6 +15,8 @@ on, so demo logins never reach a real portal.
 
 import contextlib
 import logging
+import signal
+import sys
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -103,6 +105,9 @@ class Command(BaseCommand):
                 f"\n  Simulated AWS: {aws_url}   OpenStack: {cloud.auth_url}   "
                 f"Redfish BMC: {bmc.url}\n"
             ))
+            # A plain SIGTERM would end the process without unwinding, leaving the Redfish
+            # emulator (a child process) running; exiting through SystemExit stops it.
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             # No autoreloader: it would restart the process and lose the simulators.
             call_command("runserver", options["addrport"], "--noreload")
 
