@@ -5,90 +5,131 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("inventory", "0001_initial"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='host',
-            name='bios_version',
+            model_name="host",
+            name="bios_version",
             field=models.CharField(blank=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='host',
-            name='location',
+            model_name="host",
+            name="location",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='host',
-            name='mac_addresses',
+            model_name="host",
+            name="mac_addresses",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='host',
-            name='manufacturer',
+            model_name="host",
+            name="manufacturer",
             field=models.CharField(blank=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='host',
-            name='model',
+            model_name="host",
+            name="model",
             field=models.CharField(blank=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='host',
-            name='parent',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='inventory.host'),
+            model_name="host",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="children",
+                to="inventory.host",
+            ),
         ),
         migrations.AddField(
-            model_name='host',
-            name='parent_external_id',
+            model_name="host",
+            name="parent_external_id",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='host',
-            name='project',
+            model_name="host",
+            name="project",
             field=models.CharField(blank=True, db_index=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='host',
-            name='provider_status',
+            model_name="host",
+            name="provider_status",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='host',
-            name='serial',
+            model_name="host",
+            name="serial",
             field=models.CharField(blank=True, db_index=True, max_length=128),
         ),
         migrations.AddField(
-            model_name='host',
-            name='threads',
+            model_name="host",
+            name="threads",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='provider',
-            name='kind',
-            field=models.CharField(choices=[('aws', 'AWS'), ('openstack', 'OpenStack'), ('redfish', 'Bare metal (Redfish)'), ('kubernetes', 'Kubernetes'), ('manual', 'Registered by hand')], max_length=16),
+            model_name="provider",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("aws", "AWS"),
+                    ("openstack", "OpenStack"),
+                    ("redfish", "Bare metal (Redfish)"),
+                    ("kubernetes", "Kubernetes"),
+                    ("manual", "Registered by hand"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='ProviderProject',
+            name="ProviderProject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=255)),
-                ('name', models.CharField(blank=True, max_length=255)),
-                ('domain', models.CharField(blank=True, max_length=255)),
-                ('description', models.TextField(blank=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('first_seen', models.DateTimeField()),
-                ('last_seen', models.DateTimeField()),
-                ('mapped_tenant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='mapped_projects', to='tenancy.tenant')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='projects', to='inventory.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=255)),
+                ("name", models.CharField(blank=True, max_length=255)),
+                ("domain", models.CharField(blank=True, max_length=255)),
+                ("description", models.TextField(blank=True)),
+                ("enabled", models.BooleanField(default=True)),
+                ("first_seen", models.DateTimeField()),
+                ("last_seen", models.DateTimeField()),
+                (
+                    "mapped_tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="mapped_projects",
+                        to="tenancy.tenant",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="projects",
+                        to="inventory.provider",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['provider', 'name', 'external_id'],
-                'constraints': [models.UniqueConstraint(fields=('provider', 'external_id'), name='project_unique_provider_external_id')],
+                "ordering": ["provider", "name", "external_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("provider", "external_id"),
+                        name="project_unique_provider_external_id",
+                    )
+                ],
             },
         ),
     ]

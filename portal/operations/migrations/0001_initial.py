@@ -7,38 +7,114 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('inventory', '0002_host_hardware_parent_projects'),
-        ('tenancy', '0001_initial'),
+        ("inventory", "0002_host_hardware_parent_projects"),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PowerRequest',
+            name="PowerRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('on', 'Power on'), ('off', 'Shut down'), ('force_off', 'Force off'), ('restart', 'Restart')], max_length=16)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('confirmed', 'Confirmed'), ('failed', 'Failed'), ('timed_out', 'Timed out')], db_index=True, default='queued', max_length=16)),
-                ('expected_state', models.CharField(max_length=16)),
-                ('observed_state', models.CharField(blank=True, max_length=16)),
-                ('message', models.TextField(blank=True)),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('deadline_seconds', models.PositiveIntegerField(help_text='How long the host may take to reach the expected state once asked.')),
-                ('host', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='power_requests', to='inventory.host')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sync_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inventory.syncrun')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='power_requests', to='tenancy.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("on", "Power on"),
+                            ("off", "Shut down"),
+                            ("force_off", "Force off"),
+                            ("restart", "Restart"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sent", "Sent"),
+                            ("confirmed", "Confirmed"),
+                            ("failed", "Failed"),
+                            ("timed_out", "Timed out"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("expected_state", models.CharField(max_length=16)),
+                ("observed_state", models.CharField(blank=True, max_length=16)),
+                ("message", models.TextField(blank=True)),
+                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "deadline_seconds",
+                    models.PositiveIntegerField(
+                        help_text=(
+                            "How long the host may take to reach the expected state once asked."
+                        )
+                    ),
+                ),
+                (
+                    "host",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="power_requests",
+                        to="inventory.host",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sync_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="inventory.syncrun",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="power_requests",
+                        to="tenancy.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at', '-pk'],
-                'indexes': [models.Index(fields=['host', '-requested_at'], name='powerrequest_host_recent')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ('queued', 'sent'))), fields=('host',), name='powerrequest_one_in_flight_per_host')],
+                "ordering": ["-requested_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["host", "-requested_at"], name="powerrequest_host_recent")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status__in", ("queued", "sent"))),
+                        fields=("host",),
+                        name="powerrequest_one_in_flight_per_host",
+                    )
+                ],
             },
         ),
     ]
