@@ -1,7 +1,7 @@
 """The built-in scheduler for the embedded default: Celery beat's job, without a broker.
 
 When no broker is configured, the web process starts one daemon thread that calls the
-periodic task every ``PORTAL_SCHEDULER_TICK`` seconds. With a broker, ``celery beat`` does this
+periodic tasks every ``PORTAL_SCHEDULER_TICK`` seconds. With a broker, ``celery beat`` does this
 and the thread is never started.
 """
 
@@ -10,6 +10,7 @@ import threading
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -17,15 +18,17 @@ _started = threading.Event()
 
 
 def _loop(stop: threading.Event) -> None:
-    from portal.inventory.tasks import queue_due_syncs_task
+    # The same tasks celery beat would send (CELERY_BEAT_SCHEDULE), called in this thread.
+    tasks = [import_string(path) for path in settings.PORTAL_PERIODIC_TASKS]
 
     while not stop.is_set():
-        try:
-            queue_due_syncs_task()
-        except Exception:
-            logger.exception("embedded scheduler tick failed")
-        finally:
-            close_old_connections()
+        for task in tasks:
+            try:
+                task()
+            except Exception:
+                logger.exception("embedded scheduler: %s failed", getattr(task, "name", task))
+            finally:
+                close_old_connections()
         stop.wait(settings.PORTAL_SCHEDULER_TICK)
 
 

@@ -196,6 +196,7 @@ CELERY_TASK_ROUTES = {
     "portal.inventory.tasks.queue_due_syncs_task": {"queue": "sync"},
     # A power task waits minutes for its host; it must not hold up syncs or other work.
     "portal.operations.tasks.power_task": {"queue": "provision"},
+    "portal.operations.tasks.expire_abandoned_power_task": {"queue": "provision"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE = {
@@ -203,7 +204,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.inventory.tasks.queue_due_syncs_task",
         "schedule": env_int("PORTAL_SCHEDULER_TICK", 60),
     },
+    "expire-abandoned-power-requests": {
+        "task": "portal.operations.tasks.expire_abandoned_power_task",
+        "schedule": env_int("PORTAL_SCHEDULER_TICK", 60),
+    },
 }
+# What the embedded scheduler (portal/scheduler.py) runs at every tick without a broker.
+PORTAL_PERIODIC_TASKS = [entry["task"] for entry in CELERY_BEAT_SCHEDULE.values()]
 # How portal.dispatch runs a task: "celery" (send to the broker), "thread" (in this process,
 # in the background, so a page never waits for a sync) or "inline" (right away; the tests).
 PORTAL_TASK_MODE = env_str("PORTAL_TASK_MODE", "celery" if CELERY_BROKER_URL else "thread")

@@ -158,6 +158,12 @@ def expire_abandoned(host: Host, now=None) -> int:
     return closed
 
 
+def expire_all_abandoned(now=None) -> int:
+    """Close every abandoned in-flight request, so no host shows one "in flight" for ever."""
+    hosts = Host.objects.filter(power_requests__status__in=IN_FLIGHT).distinct()
+    return sum(expire_abandoned(host, now) for host in hosts)
+
+
 def request_power(host: Host, action: str, *, user, request=None) -> PowerRequest:
     """Record a power request for ``host`` and queue its task; return the request.
 

@@ -127,3 +127,20 @@ def test_sync_command_syncs_a_provider_by_name_and_reports_counts(make_provider,
     out = capsys.readouterr().out
     assert "moto: succeeded — seen 3, created 3" in out
     assert provider.hosts.count() == 3
+
+
+def test_embedded_scheduler_runs_every_task_celery_beat_would(settings, monkeypatch):
+    called = []
+    monkeypatch.setattr(scheduler, "close_old_connections", lambda: None)
+    monkeypatch.setattr(
+        "portal.inventory.tasks.queue_due_syncs_task", lambda: called.append("syncs") or 1
+    )
+    monkeypatch.setattr(
+        "portal.operations.tasks.expire_abandoned_power_task", lambda: called.append("power")
+    )
+
+    scheduler._loop(OneTick())
+
+    beat = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+    assert settings.PORTAL_PERIODIC_TASKS == beat
+    assert called == ["syncs", "power"]

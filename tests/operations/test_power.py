@@ -149,6 +149,28 @@ def test_an_abandoned_request_no_longer_blocks_the_host(power):
     assert stale.message.startswith("Abandoned:")
 
 
+def test_the_periodic_sweep_closes_abandoned_requests_and_leaves_live_ones(power,
+                                                                             make_provider):
+    from portal.operations.tasks import expire_abandoned_power_task
+    from tests.factories import make_host
+
+    stale = ask(power)
+    PowerRequest.objects.filter(pk=stale.pk).update(
+        status="sent", requested_at=timezone.now() - timedelta(hours=1)
+    )
+    other = make_host(power.provider, "db", scope="eu-west-1")
+    power.cloud.states[other.external_id] = "running"
+    live = request_power(other, "off", user=None)
+
+    closed = expire_abandoned_power_task()
+
+    stale.refresh_from_db()
+    live.refresh_from_db()
+    assert closed == 1
+    assert (stale.status, live.status) == ("timed_out", "queued")
+    assert stale.message.startswith("Abandoned:")
+
+
 # --- following -----------------------------------------------------------------------------
 
 def test_polls_until_the_host_reaches_the_expected_state(power, clock, settings):
