@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -170,6 +171,18 @@ class Host(models.Model):
         return self.archived_at is None and self.state in HostState.BILLABLE
 
 
+class ProviderProjectQuerySet(models.QuerySet):
+    def with_host_counts(self):
+        """Each project annotated with ``host_count``, its active hosts (one subquery)."""
+        hosts = (
+            Host.objects.active()
+            .filter(provider_id=models.OuterRef("provider_id"),
+                    project=models.OuterRef("external_id"))
+            .values("provider_id").annotate(count=models.Count("pk")).values("count")
+        )
+        return self.annotate(host_count=Coalesce(models.Subquery(hosts), 0))
+
+
 class ProviderProject(models.Model):
     """A project (OpenStack), account or namespace a provider holds hosts for.
 
@@ -192,6 +205,8 @@ class ProviderProject(models.Model):
     )
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
+
+    objects = ProviderProjectQuerySet.as_manager()
 
     class Meta:
         ordering = ["provider", "name", "external_id"]

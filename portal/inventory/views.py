@@ -37,6 +37,7 @@ MANUAL_NOT_SYNCED = (
 )
 # A hypervisor may carry hundreds of servers; the rest are one click away in the host list.
 HOST_CHILDREN_SHOWN = 25
+PROVIDER_PROJECTS_SHOWN = 50
 
 
 def paginate(request, queryset, per_page: int = PAGE_SIZE):
@@ -160,6 +161,9 @@ class ProviderDetailView(ScopedMixin, DetailView):
             .order_by("-count", "state")
         )
         context["recent_runs"] = provider.sync_runs.all()[:10]
+        projects = provider.projects.select_related("mapped_tenant").with_host_counts()
+        context["projects"] = projects[:PROVIDER_PROJECTS_SHOWN]
+        context["project_count"] = projects.count()
         return context
 
 

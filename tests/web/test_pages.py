@@ -996,3 +996,27 @@ def test_hand_registered_host_page_links_to_its_edit_form_for_writers_only(
     assert reverse("registry:host_edit", args=[host.pk]) in as_operator
     assert 'id="edit-by-hand"' not in as_viewer
     assert 'id="edit-by-hand"' not in synced_page
+
+
+def test_provider_page_lists_its_projects_with_host_counts_and_mapping(
+        client_for, viewer_user, tenant, make_provider):
+    from portal.inventory.models import ProviderProject
+
+    cloud = make_provider(name="acme-cloud", kind="openstack", credentials={})
+    now = timezone.now()
+    ProviderProject.objects.create(provider=cloud, external_id="p-web", name="web",
+                                   mapped_tenant=tenant, first_seen=now, last_seen=now)
+    ProviderProject.objects.create(provider=cloud, external_id="p-lab", name="lab",
+                                   first_seen=now, last_seen=now)
+    make_host(cloud, "vm-1", project="p-web")
+    make_host(cloud, "vm-2", project="p-web")
+    make_host(cloud, "vm-3", project="p-web", archived_at=now)
+
+    html = client_for(viewer_user).get(
+        reverse("inventory:provider_detail", args=[cloud.pk])
+    ).content.decode()
+
+    table = re.search(r'id="projects">(.*?)</table>', html, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    assert "lab" in rows[1] and "not mapped" in rows[1] and ">0</a>" in rows[1]
+    assert "web" in rows[2] and "Acme" in rows[2] and ">2</a>" in rows[2]

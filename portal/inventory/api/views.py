@@ -8,8 +8,6 @@ row's tenant (403 otherwise, see ``portal.api.permissions``).
 import copy
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -252,13 +250,10 @@ class ProviderProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self):
-        hosts = Host.objects.active().filter(
-            provider_id=OuterRef("provider_id"), project=OuterRef("external_id")
-        ).values("provider_id").annotate(count=Count("pk")).values("count")
         return (
             scope_queryset(ProviderProject, self.request.user)
             .select_related("provider__tenant", "mapped_tenant")
-            .annotate(host_count=Coalesce(Subquery(hosts), 0))
+            .with_host_counts()
         )
 
     def perform_update(self, serializer):
