@@ -35,8 +35,10 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from providers.simulators.loopback import LoopbackServer
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +250,7 @@ UNAUTHORIZED = ("Unauthorized", "The request you have made requires authenticati
 
 # --- the server ------------------------------------------------------------------------------
 
-class OpenStackSimulator:
+class OpenStackSimulator(LoopbackServer):
     """A small OpenStack cloud in memory, served over HTTP on 127.0.0.1.
 
     ``build_reads`` is how many reads of a new server it stays in BUILD; ``token_ttl`` is the
@@ -260,42 +262,19 @@ class OpenStackSimulator:
         self.regions = tuple(regions)
         self._initial = {"token_ttl": token_ttl, "build_reads": build_reads}
         self.lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        # Handlers sleeping in "slow" mode must not keep the process alive.
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(port)
         self.reset()
 
     # --- life cycle --------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def auth_url(self) -> str:
         return f"{self.url}/identity/v3"
 
     def start(self) -> "OpenStackSimulator":
-        self._thread.start()
+        super().start()
         logger.info("OpenStack simulator serving on %s", self.url)
         return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> "OpenStackSimulator":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     def reset(self) -> None:
         """Forget the estate, tokens, faults and recorded requests; undo every setting."""
@@ -516,7 +495,7 @@ class OpenStackSimulator:
         if fault is None:
             return
         if fault.mode == "slow":
-            self._stopping.wait(fault.seconds)
+            self.stopping.wait(fault.seconds)
         elif fault.mode == "garbage":
             raise Answer(200, fault.body or GARBAGE, [("Content-Type", "application/json")])
         else:
