@@ -4,7 +4,17 @@ DRF already names the field in validation errors (``{"field": ["what is wrong"]}
 handler keeps that and adds a top-level ``detail`` so a client always has one sentence to show.
 """
 
+from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler
+
+
+class Conflict(APIException):
+    """409: the request is valid but the object's current state rules it out."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
 
 
 def portal_exception_handler(exc, context):

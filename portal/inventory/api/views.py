@@ -16,14 +16,16 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from portal.api.exceptions import Conflict
 from portal.api.permissions import TenantWritePermission
+from portal.api.responses import accepted
 from portal.audit.log import record
 from portal.inventory.api.serializers import (
     HostDetailSerializer,
@@ -177,17 +179,14 @@ class ProviderViewSet(viewsets.ModelViewSet):
     def sync_now(self, request, pk=None):
         provider = self.get_object()
         if not provider.is_synced:
-            return Response({"detail": MANUAL_NOT_SYNCED}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(MANUAL_NOT_SYNCED)
 
         run = queue_sync(provider, triggered_by=request.user.get_username())
         record("provider.sync", provider, request=request, changes={"sync_run": run.pk})
 
         # Without a broker the task may already have run inline: answer with its state now.
         run = SyncRun.objects.select_related("provider").get(pk=run.pk)
-        data = SyncRunSerializer(run, context=self.get_serializer_context()).data
-        # data["url"] is a DRF Hyperlink, a str subclass that WSGI servers refuse in headers.
-        location = str(data["url"])
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return accepted(SyncRunSerializer(run, context=self.get_serializer_context()).data)
 
 
 @extend_schema_view(

@@ -12,14 +12,15 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import status, viewsets
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 
+from portal.api.exceptions import Conflict
 from portal.api.permissions import TenantWritePermission
+from portal.api.responses import accepted
 from portal.inventory.models import Host
 from portal.operations.api.serializers import (
     PowerActionSerializer,
@@ -30,12 +31,6 @@ from portal.operations.filtersets import PowerRequestFilterSet
 from portal.operations.models import PowerRequest
 from portal.operations.power import PowerRequestRefused, request_power
 from portal.tenancy.scoping import scope_queryset
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
 
 
 def _power_requests(user):
@@ -104,10 +99,7 @@ class HostPowerView(GenericAPIView):
 
         # In inline mode the task has already run: answer with the request as it is now.
         power_request = _power_requests(request.user).get(pk=power_request.pk)
-        data = PowerRequestSerializer(power_request, context={"request": request}).data
-        # data["url"] is a DRF Hyperlink, a str subclass that WSGI servers refuse in headers.
-        location = str(data["url"])
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return accepted(PowerRequestSerializer(power_request, context={"request": request}).data)
 
 
 @extend_schema_view(

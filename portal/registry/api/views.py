@@ -11,13 +11,14 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from portal.api.exceptions import Conflict
 from portal.api.permissions import TenantWritePermission
 from portal.audit.log import record
 from portal.inventory.models import Host, ProviderKind
@@ -33,11 +34,6 @@ from portal.tenancy.scoping import scope_queryset
 
 # The most bad cells one answer lists; error_count still counts them all.
 MAX_LISTED_ERRORS = 1000
-
-
-class NotManual(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "not_manual"
 
 
 def _triggered_by(request, what: str) -> str:
@@ -101,7 +97,7 @@ class ManualHostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             if self.request.method in SAFE_METHODS:
                 raise NotFound("No hand-registered host has this id; see /api/hosts/ instead.")
             self.check_object_permissions(self.request, host)
-            raise NotManual(
+            raise Conflict(
                 f"Host '{host}' comes from provider '{host.provider}' "
                 f"({host.provider.get_kind_display()}) and is kept in step by its syncs; only "
                 "hand-registered hosts can be changed here."
