@@ -5,8 +5,17 @@ them) and get ``url``, ``start``, ``stop`` and use as a context manager. ``stopp
 once ``stop`` begins, so a handler told to answer slowly can wait on it and end early.
 """
 
+import socket
 import threading
 from http.server import ThreadingHTTPServer
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago: for a server that cannot report the
+    port it bound, and for tests that need an address where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class LoopbackServer:

@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
+
+from providers.simulators.loopback import free_port
 
 logger = logging.getLogger(__name__)
 
@@ -112,13 +113,6 @@ def binary(name: str) -> str:
     if not found:
         raise SimulatorError(f"{name} is not installed: pip install sushy-tools")
     return found
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago (for servers that cannot report theirs)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def htpasswd_line(username: str, password: str) -> str:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from portal.inventory import sync
 from portal.inventory.models import Host, HostInterval, Provider, SyncStatus
+from tests.helpers import host, open_intervals, run_sync
 
 SECRET = "sYnC/tEsT+K7MDENG/bPxRfiCY-never-logged"
 CREDENTIALS = {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": SECRET}
@@ -31,18 +32,6 @@ def writes(queries):
     return [q["sql"] for q in queries
             if (q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE", "COPY"}
                 and "inventory_host" in q["sql"]) or "nextval(" in q["sql"]]
-
-
-def run_sync(provider):
-    return sync.sync_provider(provider.pk, triggered_by="test")
-
-
-def host(external_id):
-    return Host.objects.get(external_id=external_id)
-
-
-def open_intervals(external_id):
-    return HostInterval.objects.filter(host__external_id=external_id, ended_at__isnull=True)
 
 
 @pytest.fixture

@@ -11,26 +11,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portal.inventory import sync
 from portal.inventory.checks import check_provider
 from portal.inventory.models import Host, HostInterval, ProviderProject, SyncStatus
 from providers.openstack import OpenStackDriver
 from providers.simulators import openstack as simulator
+from tests.helpers import host, open_intervals, run_sync
 from tests.inventory.test_sync_aws import writes
 
 SECRET = simulator.ADMIN["password"]
-
-
-def run_sync(provider):
-    return sync.sync_provider(provider.pk, triggered_by="test")
-
-
-def host(external_id):
-    return Host.objects.get(external_id=external_id)
-
-
-def open_intervals(external_id):
-    return HostInterval.objects.filter(host__external_id=external_id, ended_at__isnull=True)
 
 
 @pytest.fixture

@@ -8,15 +8,11 @@ import logging
 
 import pytest
 
-from portal.inventory import sync
 from portal.inventory.models import Host, HostInterval, SyncStatus
 from tests.fixtures.redfish import BMC_PASSWORD, BMC_USER, EMULATOR_SYSTEMS
+from tests.helpers import run_sync
 
 DEFAULT_PASSWORD = "rack-default-Pa55"
-
-
-def run_sync(provider):
-    return sync.sync_provider(provider.pk, triggered_by="test")
 
 
 def redfish_provider(make_provider, bmcs, credentials=None, name="rack-a"):

@@ -4,7 +4,6 @@ Failures come from the fault proxy in front of moto (a real 503, 401, timeout or
 the wire) or from moto itself with authentication switched on; nothing is mocked in-process.
 """
 
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -13,14 +12,14 @@ from providers import get_driver_class
 from providers.aws import AwsDriver, InstanceTypeInfo, host_record_from
 from providers.base import (
     HostKind,
-    HostRecord,
     HostState,
     ProviderAuthError,
     ProviderError,
     ScopeDone,
-    ScopeFailed,
     ScopePlan,
 )
+from providers.simulators.loopback import free_port
+from tests.helpers import split_items
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY-driver-test"
 CREDENTIALS = {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": SECRET}
@@ -31,17 +30,7 @@ def driver(settings, credentials=CREDENTIALS):
 
 
 def discover(settings):
-    items = list(driver(settings).discover())
-    records = {item.external_id: item for item in items if isinstance(item, HostRecord)}
-    ends = [item for item in items if isinstance(item, ScopeDone | ScopeFailed)]
-    return items, records, ends
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (it was just free and is closed again)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return split_items(driver(settings).discover())
 
 
 def test_kind_aws_resolves_to_this_driver():

@@ -6,7 +6,6 @@ HTTP errors, timeouts and broken bodies from the simulator, nothing is mocked in
 
 import gc
 import os
-import socket
 import stat
 
 import pytest
@@ -14,7 +13,6 @@ import pytest
 from providers import get_driver_class
 from providers.base import (
     HostKind,
-    HostRecord,
     HostState,
     NotSupported,
     ProjectRecord,
@@ -26,6 +24,8 @@ from providers.base import (
 )
 from providers.openstack import OpenStackDriver
 from providers.simulators import openstack as simulator
+from providers.simulators.loopback import free_port
+from tests.helpers import split_items
 
 # A compute service is read as two scopes, hypervisors first, so servers can name them.
 SCOPES = ("RegionOne/hypervisors", "RegionOne/compute", "RegionOne/baremetal",
@@ -34,17 +34,7 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2E=\n-----END CERTIFICA
 
 
 def discover(settings, credentials):
-    items = list(OpenStackDriver(settings, credentials).discover())
-    records = {item.external_id: item for item in items if isinstance(item, HostRecord)}
-    ends = [item for item in items if isinstance(item, ScopeDone | ScopeFailed)]
-    return items, records, ends
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (it was just free and is closed again)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return split_items(OpenStackDriver(settings, credentials).discover())
 
 
 def test_kind_openstack_resolves_to_this_driver():
